@@ -1,0 +1,89 @@
+/**
+ * The indexing-scheme interface. Every scheme (random, sequential, ..., letter) implements
+ * IndexingScheme and passes the one shared contract suite (tests/indexer/contract.test.ts).
+ */
+import type { CodeTable } from '../src/core/codes.js';
+import type { Rng } from '../src/core/rng.js';
+import type { Item, ItemId } from '../src/core/types.js';
+
+/** Every scheme name, a closed literal union. */
+export type SchemeName =
+  | 'random'
+  | 'sequential'
+  | 'atomic'
+  | 'title'
+  | 'category'
+  | 'keywords'
+  | 'collaborative'
+  | 'rqvae'
+  | 'rqkmeans'
+  | 'hybrid'
+  | 'letter'
+  | 'imported';
+
+/** How codes that several items share are made unique. */
+export type CollisionMode = 'dedup-level' | 'sinkhorn' | 'report';
+
+/** What a scheme may fit on: the catalogue and the TRAIN split only (never valid/test targets). */
+export interface FitInput {
+  items: readonly Item[];
+  /** Each user's training sequence (valid and test items removed), oldest first. */
+  trainSequences: readonly (readonly ItemId[])[];
+  rng: Rng;
+  /** Progress lines for long fits. */
+  log?: (line: string) => void;
+}
+
+/** Per-level statistics of an index. */
+export interface LevelDiagnostics {
+  size: number;
+  used: number;
+  /** used / size */
+  utilization: number;
+  /** exp(entropy) of the value distribution at this level. */
+  perplexity: number;
+}
+
+/** diagnostics.json of an index artifact. */
+export interface Diagnostics {
+  items: number;
+  levels: LevelDiagnostics[];
+  /** Share of items whose code before collision handling is shared with another item. */
+  collisionRateBefore: number;
+  /** Items sharing a code after handling: always 0 in a built index. */
+  collisionsAfter: number;
+  maxItemsPerCode: number;
+  /** Share of items that needed a non-zero dedup value (dedup-level mode). */
+  dedupShare: number;
+  /** Mean squared reconstruction error for RQ schemes. */
+  reconstructionError?: number;
+  /** How often items sharing a first-level code share their top category. */
+  prefixCoherence?: number;
+  buildSeconds: number;
+  [extra: string]: unknown;
+}
+
+/** A fitted index: the code table plus what is needed to encode new items later. */
+export interface FittedIndex {
+  table: CodeTable;
+  diagnostics: Diagnostics;
+  /** Writes the scheme's extra state (vectoriser, weights, codebooks) into the artifact dir. */
+  saveState?(dir: string): Promise<void>;
+}
+
+/** Encodes NEW items (cold start) with a fitted index: returns a code prefix per item, before dedup. */
+export interface ItemEncoder {
+  encode(items: readonly Item[]): Promise<number[][]>;
+}
+
+export interface IndexingScheme<C extends object = object> {
+  readonly name: SchemeName;
+  readonly description: string;
+  /** Documented defaults. */
+  readonly defaults: C;
+  /** Validates a partial config; reports ALL problems at once (SEMID_ERR_BAD_CONFIG). */
+  resolve(partial: Partial<C> | undefined): C;
+  fit(input: FitInput, config: C): Promise<FittedIndex>;
+  /** Loads what `saveState` wrote, for encoding new items; absent when the scheme cannot encode new items. */
+  loadEncoder?(dir: string, config: C): Promise<ItemEncoder>;
+}

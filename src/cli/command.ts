@@ -1,0 +1,154 @@
+/**
+ * The shape of a CLI command and the shared helpers: flag parsing with `--help`, config files
+ * (JSON or YAML) merged under flags, and progress output (a bar on a TTY, periodic lines otherwise).
+ */
+import { readFileSync } from 'node:fs';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { SemidError } from '../core/errors.js';
+
+type OptionSpec = NonNullable<ParseArgsConfig['options']>[string] & { description: string };
+
+/** One CLI command. `run` returns the process exit code. */
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  options: Record<string, OptionSpec>;
+  /** Whether positional arguments are accepted. */
+  positionals?: boolean;
+  run(args: ParsedArgs): Promise<number>;
+}
+
+export interface ParsedArgs {
+  values: Record<string, string | boolean | string[] | undefined>;
+  positionals: string[];
+}
+
+/** Help text for a command. */
+export function helpText(cmd: Command): string {
+  const lines = [`semid ${cmd.name}: ${cmd.summary}`, '', `Usage: ${cmd.usage}`, '', 'Options:'];
+  for (const [name, spec] of Object.entries(cmd.options)) {
+    const flag = `  --${name}${spec.type === 'string' ? ' <value>' : ''}`;
+    const def = spec.default !== undefined ? ` (default: ${String(spec.default)})` : '';
+    lines.push(`${flag.padEnd(28)} ${spec.description}${def}`);
+  }
+  lines.push(`${'  --help'.padEnd(28)} show this help`);
+  return lines.join('\n');
+}
+
+/** Parses argv for `cmd`; unknown flags are a SEMID_ERR_BAD_INPUT naming the flag and the valid ones. */
+export function parseCommandArgs(cmd: Command, argv: string[]): ParsedArgs | 'help' {
+  if (argv.includes('--help') || argv.includes('-h')) return 'help';
+  const options: ParseArgsConfig['options'] = {};
+  for (const [name, spec] of Object.entries(cmd.options)) {
+    const { description: _d, ...rest } = spec;
+    options[name] = rest;
+  }
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options,
+      allowPositionals: cmd.positionals ?? false,
+      strict: true,
+    });
+    return { values: values as ParsedArgs['values'], positionals };
+  } catch (e) {
+    throw new SemidError(
+      'SEMID_ERR_BAD_INPUT',
+      `semid ${cmd.name}: ${(e as Error).message}. Valid options: ${Object.keys(cmd.options)
+        .map((o) => `--${o}`)
+        .join(', ')}; see \`semid ${cmd.name} --help\``,
+    );
+  }
+}
+
+/** Reads a JSON or YAML config file into an object. */
+export function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new SemidError('SEMID_ERR_BAD_CONFIG', `config file not found: ${path}`);
+  }
+  let v: unknown;
+  try {
+    v = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
+  } catch (e) {
+    throw new SemidError('SEMID_ERR_BAD_CONFIG', `config file ${path} does not parse: ${(e as Error).message}`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw new SemidError('SEMID_ERR_BAD_CONFIG', `config file ${path} must hold an object at the top level`);
+  }
+  return v as Record<string, unknown>;
+}
+
+/** A string flag, or undefined. */
+export function str(args: ParsedArgs, name: string): string | undefined {
+  const v = args.values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** A required string flag. */
+export function req(args: ParsedArgs, name: string, cmd: string): string {
+  const v = str(args, name);
+  if (v === undefined) throw new SemidError('SEMID_ERR_BAD_INPUT', `semid ${cmd}: --${name} is required`);
+  return v;
+}
+
+/** An integer flag (or default), with a clear error when it is not one. */
+export function int(args: ParsedArgs, name: string, def: number): number {
+  const v = str(args, name);
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new SemidError('SEMID_ERR_BAD_INPUT', `--${name} must be an integer, got "${v}"`);
+  return n;
+}
+
+/** A number flag (or default). */
+export function num(args: ParsedArgs, name: string, def: number): number {
+  const v = str(args, name);
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new SemidError('SEMID_ERR_BAD_INPUT', `--${name} must be a number, got "${v}"`);
+  return n;
+}
+
+/**
+ * Progress reporting: a redrawn bar on a TTY, a log line at most every `everySeconds` otherwise.
+ * Writes to stderr so stdout stays clean for --json output.
+ */
+export class Progress {
+  private readonly start = Date.now();
+  private last = 0;
+  private readonly tty = Boolean(process.stderr.isTTY);
+  constructor(
+    private readonly label: string,
+    private readonly total: number,
+    private readonly everySeconds = 10,
+  ) {}
+  update(done: number, extra = ''): void {
+    const now = Date.now();
+    const frac = this.total > 0 ? Math.min(1, done / this.total) : 0;
+    const elapsed = (now - this.start) / 1000;
+    if (this.tty) {
+      if (now - this.last < 100 && done < this.total) return;
+      const w = 30;
+      const bar = '#'.repeat(Math.round(frac * w)).padEnd(w, '.');
+      process.stderr.write(`\r${this.label} [${bar}] ${done}/${this.total} ${elapsed.toFixed(0)}s ${extra}`.padEnd(100));
+    } else {
+      if (now - this.last < this.everySeconds * 1000 && done < this.total) return;
+      process.stderr.write(`${this.label}: ${done}/${this.total} (${(frac * 100).toFixed(0)}%) ${elapsed.toFixed(0)}s ${extra}\n`);
+    }
+    this.last = now;
+  }
+  done(extra = ''): void {
+    this.update(this.total, extra);
+    if (this.tty) process.stderr.write('\n');
+  }
+}
+
+/** Log a line to stderr (kept off stdout so --json output stays parseable). */
+export function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}

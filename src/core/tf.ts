@@ -1,0 +1,156 @@
+/**
+ * The single TensorFlow.js seam: the only module that imports TensorFlow.js. It picks the backend
+ * (`tensorflow` when @tensorflow/tfjs-node is installed, else `wasm`, else `cpu`; `SEMID_BACKEND`
+ * overrides) and registers what the wasm backend lacks for training:
+ *  - an `UnsortedSegmentSum` kernel (the gradient of every embedding lookup, tf.gather, needs it);
+ *  - a fast path for matMul with transposeA/transposeB: wasm's transposed matMul is 10-50x slower
+ *    than transposing first, and every matMul gradient uses it.
+ */
+import { createRequire } from 'node:module';
+import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core's CJS bundle registers no gradients; tfjs-layers' bundle registers all of core's (global registry).
+import '@tensorflow/tfjs-layers';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import { SemidError } from './errors.js';
+
+export { tf };
+export type Tensor = tf.Tensor;
+export type Variable = tf.Variable;
+
+/** Backends semid can run on, fastest first. */
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+const BACKENDS: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+
+let ready: Promise<BackendName> | undefined;
+
+/**
+ * Initialises TensorFlow.js once per process and returns the backend in use.
+ * @param prefer a backend name; defaults to env `SEMID_BACKEND`, else the fastest available.
+ */
+export function initTf(prefer?: BackendName): Promise<BackendName> {
+  if (!ready) ready = init(prefer ?? (process.env.SEMID_BACKEND as BackendName | undefined));
+  return ready;
+}
+
+async function init(prefer: BackendName | undefined): Promise<BackendName> {
+  if (prefer !== undefined && !BACKENDS.includes(prefer)) {
+    throw new SemidError(
+      'SEMID_ERR_BAD_CONFIG',
+      `unknown TensorFlow.js backend "${prefer}" (from SEMID_BACKEND or --backend); expected one of ${BACKENDS.join(', ')}`,
+    );
+  }
+  tf.env().set('PROD', true);
+  if (prefer === undefined || prefer === 'tensorflow') {
+    if (await tryTfjsNode()) {
+      if (await tf.setBackend('tensorflow')) return 'tensorflow';
+    }
+    if (prefer === 'tensorflow') {
+      throw new SemidError(
+        'SEMID_ERR_BAD_CONFIG',
+        'backend "tensorflow" was asked for but @tensorflow/tfjs-node is not installed (it needs internet at install time); use wasm',
+      );
+    }
+  }
+  if (prefer === undefined || prefer === 'wasm') {
+    patchWasm();
+    if (await tf.setBackend('wasm')) {
+      await tf.ready();
+      return 'wasm';
+    }
+    if (prefer === 'wasm') throw new SemidError('SEMID_ERR_INTERNAL', 'the wasm backend failed to initialise');
+  }
+  await tf.setBackend('cpu');
+  await tf.ready();
+  return 'cpu';
+}
+
+async function tryTfjsNode(): Promise<boolean> {
+  try {
+    const require = createRequire(import.meta.url);
+    require.resolve('@tensorflow/tfjs-node');
+  } catch {
+    return false;
+  }
+  try {
+    const name = '@tensorflow/tfjs-node';
+    await import(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let patched = false;
+
+/** Registers the wasm training patches. Idempotent. */
+export function patchWasm(): void {
+  if (patched) return;
+  patched = true;
+  // biome-ignore lint/suspicious/noExplicitAny: the wasm backend's internals are untyped here.
+  type WasmBackend = any;
+
+  if (!tf.getKernel('UnsortedSegmentSum', 'wasm')) {
+    tf.registerKernel({
+      kernelName: 'UnsortedSegmentSum',
+      backendName: 'wasm',
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const be = backend as WasmBackend;
+        const { x, segmentIds } = inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
+        const numSegments = (attrs as { numSegments: number }).numSegments;
+        const xv = be.typedArrayFromHeap(x) as Float32Array;
+        const ids = be.typedArrayFromHeap(segmentIds) as Int32Array;
+        const idCount = segmentIds.shape.reduce((a: number, b: number) => a * b, 1);
+        const inner = idCount === 0 ? 0 : xv.length / idCount;
+        const innerShape = x.shape.slice(segmentIds.shape.length);
+        const out = be.makeOutput([numSegments, ...innerShape], x.dtype);
+        const ov = be.typedArrayFromHeap(out) as Float32Array;
+        ov.fill(0);
+        for (let i = 0; i < idCount; i++) {
+          const s = ids[i] as number;
+          if (s < 0 || s >= numSegments) continue; // TF semantics: out-of-range ids are dropped
+          const src = i * inner;
+          const dst = s * inner;
+          for (let j = 0; j < inner; j++) ov[dst + j] = (ov[dst + j] as number) + (xv[src + j] as number);
+        }
+        return out;
+      },
+    });
+  }
+
+  const transposeCfg = tf.getKernel('Transpose', 'wasm');
+  for (const name of ['BatchMatMul', '_FusedMatMul']) {
+    const orig = tf.getKernel(name, 'wasm');
+    if (!orig || !transposeCfg) continue;
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({
+      ...orig,
+      kernelFunc: (args) => {
+        const attrs = args.attrs as { transposeA: boolean; transposeB: boolean };
+        if (!attrs.transposeA && !attrs.transposeB) return orig.kernelFunc(args);
+        const be = args.backend as WasmBackend;
+        const inputs = { ...(args.inputs as Record<string, tf.TensorInfo>) };
+        const temps: tf.TensorInfo[] = [];
+        const swap = (t: tf.TensorInfo): tf.TensorInfo => {
+          const perm = t.shape.map((_, i) => i);
+          const r = perm.length;
+          perm[r - 1] = r - 2;
+          perm[r - 2] = r - 1;
+          const out = transposeCfg.kernelFunc({ inputs: { x: t }, backend: be, attrs: { perm } }) as tf.TensorInfo;
+          temps.push(out);
+          return out;
+        };
+        if (attrs.transposeA) inputs.a = swap(inputs.a as tf.TensorInfo);
+        if (attrs.transposeB) inputs.b = swap(inputs.b as tf.TensorInfo);
+        const res = orig.kernelFunc({ ...args, inputs, attrs: { ...attrs, transposeA: false, transposeB: false } });
+        for (const t of temps) be.disposeData(t.dataId);
+        return res;
+      },
+    });
+  }
+}
+
+/** The active backend's name (after initTf). */
+export function backendName(): string {
+  return tf.getBackend();
+}
