@@ -135,10 +135,14 @@ export class Progress {
       if (now - this.last < 100 && done < this.total) return;
       const w = 30;
       const bar = '#'.repeat(Math.round(frac * w)).padEnd(w, '.');
-      process.stderr.write(`\r${this.label} [${bar}] ${done}/${this.total} ${elapsed.toFixed(0)}s ${extra}`.padEnd(100));
+      process.stderr.write(
+        `\r${this.label} [${bar}] ${done}/${this.total} ${elapsed.toFixed(0)}s ${extra}`.padEnd(100),
+      );
     } else {
       if (now - this.last < this.everySeconds * 1000 && done < this.total) return;
-      process.stderr.write(`${this.label}: ${done}/${this.total} (${(frac * 100).toFixed(0)}%) ${elapsed.toFixed(0)}s ${extra}\n`);
+      process.stderr.write(
+        `${this.label}: ${done}/${this.total} (${(frac * 100).toFixed(0)}%) ${elapsed.toFixed(0)}s ${extra}\n`,
+      );
     }
     this.last = now;
   }

@@ -92,11 +92,17 @@ export class CodeTable implements ItemTokenizer {
     );
   }
   toJSON(): CodeTableJSON {
-    return { levelSizes: [...this.levelSizes], codes: Object.fromEntries([...this.byItem].map(([i, c]) => [i, [...c]])) };
+    return {
+      levelSizes: [...this.levelSizes],
+      codes: Object.fromEntries([...this.byItem].map(([i, c]) => [i, [...c]])),
+    };
   }
   static fromJSON(j: CodeTableJSON): CodeTable {
     if (!j || !Array.isArray(j.levelSizes) || typeof j.codes !== 'object' || j.codes === null) {
-      throw new SemidError('SEMID_ERR_ARTIFACT_CORRUPT', 'code table JSON needs {levelSizes: number[], codes: {item: number[]}}');
+      throw new SemidError(
+        'SEMID_ERR_ARTIFACT_CORRUPT',
+        'code table JSON needs {levelSizes: number[], codes: {item: number[]}}',
+      );
     }
     return new CodeTable(j.levelSizes, Object.entries(j.codes));
   }

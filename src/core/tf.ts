@@ -87,7 +87,6 @@ let patched = false;
 export function patchWasm(): void {
   if (patched) return;
   patched = true;
-  // biome-ignore lint/suspicious/noExplicitAny: the wasm backend's internals are untyped here.
   type WasmBackend = any;
 
   if (!tf.getKernel('UnsortedSegmentSum', 'wasm')) {

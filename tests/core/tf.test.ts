@@ -6,7 +6,14 @@ function lossAndGrads(): { loss: number; grads: Float32Array[] } {
   return tf.tidy(() => {
     const emb = tf.variable(tf.randomNormal([40, 8], 0, 1, 'float32', 7), true, 'emb_t');
     const w = tf.variable(tf.randomNormal([8, 40], 0, 1, 'float32', 8), true, 'w_t');
-    const ids = tf.tensor2d([[1, 2, 3], [4, 5, 1]], [2, 3], 'int32');
+    const ids = tf.tensor2d(
+      [
+        [1, 2, 3],
+        [4, 5, 1],
+      ],
+      [2, 3],
+      'int32',
+    );
     const labels = tf.oneHot(tf.tensor1d([3, 4, 5, 6, 7, 8], 'int32'), 40);
     // matMul with transposeB exercises the patched transposed path in the forward pass too
     const { value, grads } = tf.variableGrads(() => {
@@ -14,7 +21,10 @@ function lossAndGrads(): { loss: number; grads: Float32Array[] } {
       const logits = tf.matMul(h, tf.transpose(w), false, true);
       return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
     });
-    const out = { loss: value.dataSync()[0] as number, grads: [grads.emb_t!.dataSync(), grads.w_t!.dataSync()] as Float32Array[] };
+    const out = {
+      loss: value.dataSync()[0] as number,
+      grads: [grads.emb_t!.dataSync(), grads.w_t!.dataSync()] as Float32Array[],
+    };
     emb.dispose();
     w.dispose();
     return out;
@@ -52,7 +62,10 @@ describe('TensorFlow.js seam', () => {
     const [x, y] = tf.tidy(() => {
       const a = tf.randomNormal([2, 5, 3], 0, 1, 'float32', 1);
       const b = tf.randomNormal([2, 4, 5], 0, 1, 'float32', 2);
-      return [tf.matMul(a, b, true, true).arraySync(), tf.matMul(tf.transpose(a, [0, 2, 1]), tf.transpose(b, [0, 2, 1])).arraySync()];
+      return [
+        tf.matMul(a, b, true, true).arraySync(),
+        tf.matMul(tf.transpose(a, [0, 2, 1]), tf.transpose(b, [0, 2, 1])).arraySync(),
+      ];
     });
     expect(x).toEqual(y);
   });

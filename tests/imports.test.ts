@@ -1,0 +1,65 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+function tsFiles(dir: string): string[] {
+  const out: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return out;
+  }
+  for (const n of names) {
+    const p = join(dir, n);
+    if (statSync(p).isDirectory()) out.push(...tsFiles(p));
+    else if (n.endsWith('.ts')) out.push(p);
+  }
+  return out;
+}
+
+/** Top folders a file's relative imports reach. */
+function importedTops(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const tops: string[] = [];
+  for (const m of text.matchAll(/(?:from|import)\s*\(?\s*['"](\.[^'"]+)['"]/g)) {
+    const target = relative(root, resolve(dirname(file), m[1]!));
+    const parts = target.split(/[\\/]/);
+    tops.push(parts[0] === 'src' ? `src/${parts[1]}` : parts[0]!);
+  }
+  return tops;
+}
+
+describe('import direction (DESIGN.md)', () => {
+  it('indexer/, models/ and server/ import from src/core only (and from themselves)', () => {
+    const bad: string[] = [];
+    for (const top of ['indexer', 'models', 'server']) {
+      for (const f of tsFiles(join(root, top))) {
+        for (const t of importedTops(f)) if (t !== top && t !== 'src/core') bad.push(`${relative(root, f)} -> ${t}`);
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it('src/core imports nothing outside src/core', () => {
+    const bad: string[] = [];
+    for (const f of tsFiles(join(root, 'src/core'))) {
+      for (const t of importedTops(f)) if (t !== 'src/core') bad.push(`${relative(root, f)} -> ${t}`);
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it('only src/core/tf.ts imports TensorFlow.js', () => {
+    const bad: string[] = [];
+    for (const top of ['src', 'indexer', 'models', 'server']) {
+      for (const f of tsFiles(join(root, top))) {
+        if (relative(root, f) === join('src', 'core', 'tf.ts')) continue;
+        if (/from\s+['"]@tensorflow\//.test(readFileSync(f, 'utf8'))) bad.push(relative(root, f));
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+});
