@@ -1,0 +1,200 @@
+/**
+ * OnnxModel: a GenerativeModel served by onnxruntime-node from an exported ONNX directory (two
+ * graphs, `encode.onnx` and `step.onnx`, plus `manifest.json`; the signature is in docs/ONNX.md).
+ *
+ * `begin(histories)` lays the histories out as tokens (left-padded, with a mask) and runs the encode
+ * graph once; its outputs are the cache, opaque to this runtime. Each `next(rows)` runs the step graph
+ * on the cache plus, per row, the row's user and its start token followed by the prefix generated so
+ * far. The prefix is recomputed every step (it is at most one code long), so beams need no cache
+ * reordering; rows with different prefix lengths run as separate groups.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { readManifest } from '../../src/core/artifact.js';
+import { TokenLayout } from '../../src/core/codes.js';
+import { SemidError } from '../../src/core/errors.js';
+import type { BeamRow, DecodingSession, GenerativeModel } from '../../src/core/model.js';
+import type { Code } from '../../src/core/types.js';
+import { layoutHistories, ONNX_KIND, type OnnxManifest } from './format.js';
+
+/** Options for loading an OnnxModel. */
+export interface OnnxModelOptions {
+  /** onnxruntime intra-op threads (default 2, the machine's cores). */
+  intraOpNumThreads?: number;
+}
+
+/** A GenerativeModel running an exported ONNX directory in onnxruntime-node. */
+export class OnnxModel implements GenerativeModel {
+  readonly vocabSize: number;
+  readonly maxHistory: number;
+  readonly layout: TokenLayout;
+  private released = false;
+
+  private constructor(
+    readonly manifest: OnnxManifest,
+    private readonly encode: ort.InferenceSession,
+    private readonly step: ort.InferenceSession,
+  ) {
+    this.vocabSize = manifest.vocabSize;
+    this.maxHistory = manifest.maxHistory;
+    this.layout = new TokenLayout(manifest.levelSizes);
+  }
+
+  /**
+   * Loads an exported ONNX directory: `dir` itself (its manifest kind is "onnx-model") or `dir/onnx`
+   * (a model or bundle directory the export was written into).
+   * @throws SEMID_ERR_ARTIFACT_MISSING / _CORRUPT / _VERSION for a missing or unreadable export.
+   */
+  static async load(dir: string, opts: OnnxModelOptions = {}): Promise<OnnxModel> {
+    const onnxDir = existsSync(join(dir, 'onnx', 'manifest.json')) ? join(dir, 'onnx') : dir;
+    const m = await readManifest<OnnxManifest>(onnxDir, ONNX_KIND);
+    checkManifest(m, onnxDir);
+    const sessionOpts: ort.InferenceSession.SessionOptions = {
+      intraOpNumThreads: opts.intraOpNumThreads ?? 2,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    };
+    const open = async (file: string) => {
+      const path = join(onnxDir, file);
+      let bytes: Buffer;
+      try {
+        bytes = await readFile(path);
+      } catch {
+        throw new SemidError('SEMID_ERR_ARTIFACT_MISSING', `ONNX graph not found: ${path}; re-run the export`);
+      }
+      try {
+        return await ort.InferenceSession.create(bytes, sessionOpts);
+      } catch (e) {
+        throw new SemidError(
+          'SEMID_ERR_ARTIFACT_CORRUPT',
+          `onnxruntime could not load ${path}: ${(e as Error).message}; re-run the export`,
+        );
+      }
+    };
+    const encode = await open(m.files.encode);
+    const step = await open(m.files.step);
+    for (const name of ['history', 'history_mask']) {
+      if (!encode.inputNames.includes(name)) {
+        throw new SemidError(
+          'SEMID_ERR_ARTIFACT_CORRUPT',
+          `${onnxDir}/${m.files.encode} must take inputs history and history_mask, has [${encode.inputNames}]`,
+        );
+      }
+    }
+    const needed = [...encode.outputNames, 'user', 'tokens'];
+    const missing = needed.filter((n) => !step.inputNames.includes(n));
+    if (missing.length > 0 || !step.outputNames.includes('logits')) {
+      throw new SemidError(
+        'SEMID_ERR_ARTIFACT_CORRUPT',
+        `${onnxDir}/${m.files.step} must take the encode outputs plus user and tokens and output logits; ` +
+          `missing inputs [${missing}], outputs [${step.outputNames}]`,
+      );
+    }
+    return new OnnxModel(m, encode, step);
+  }
+
+  async begin(histories: readonly (readonly Code[])[]): Promise<DecodingSession> {
+    if (this.released) throw new SemidError('SEMID_ERR_INTERNAL', 'OnnxModel used after dispose()');
+    if (histories.length === 0) throw new SemidError('SEMID_ERR_BAD_INPUT', 'begin() needs at least one history');
+    const h = layoutHistories(histories, this.layout, this.maxHistory, this.manifest.history);
+    const B = histories.length;
+    const cache = await this.encode.run({
+      history: new ort.Tensor('int64', h.tokens, [B, h.length]),
+      history_mask: new ort.Tensor('int64', h.mask, [B, h.length]),
+    });
+    return new OnnxSession(this.step, cache, h.start, B, this.vocabSize);
+  }
+
+  dispose(): void {
+    if (this.released) return;
+    this.released = true;
+    void this.encode.release();
+    void this.step.release();
+  }
+}
+
+class OnnxSession implements DecodingSession {
+  private cache: ort.InferenceSession.OnnxValueMapType | undefined;
+
+  constructor(
+    private readonly step: ort.InferenceSession,
+    cache: ort.InferenceSession.OnnxValueMapType,
+    private readonly start: readonly number[],
+    private readonly batch: number,
+    private readonly vocabSize: number,
+  ) {
+    this.cache = cache;
+  }
+
+  async next(rows: readonly BeamRow[]): Promise<Float32Array[]> {
+    const cache = this.cache;
+    if (!cache) throw new SemidError('SEMID_ERR_INTERNAL', 'DecodingSession used after dispose()');
+    const out: Float32Array[] = new Array(rows.length);
+    // Group rows by prefix length: each group is one [rows, 1 + P] step run.
+    const groups = new Map<number, number[]>();
+    rows.forEach((r, i) => {
+      if (!Number.isInteger(r.user) || r.user < 0 || r.user >= this.batch) {
+        throw new SemidError('SEMID_ERR_BAD_INPUT', `beam row user ${r.user} outside [0, ${this.batch})`);
+      }
+      const g = groups.get(r.prefix.length);
+      if (g) g.push(i);
+      else groups.set(r.prefix.length, [i]);
+    });
+    for (const [P, idx] of groups) {
+      const S = P + 1;
+      const tokens = new BigInt64Array(idx.length * S);
+      const user = new BigInt64Array(idx.length);
+      idx.forEach((ri, k) => {
+        const row = rows[ri] as BeamRow;
+        user[k] = BigInt(row.user);
+        tokens[k * S] = BigInt(this.start[row.user] as number);
+        for (let j = 0; j < P; j++) tokens[k * S + 1 + j] = BigInt(row.prefix[j] as number);
+      });
+      const res = await this.step.run({
+        ...cache,
+        user: new ort.Tensor('int64', user, [idx.length]),
+        tokens: new ort.Tensor('int64', tokens, [idx.length, S]),
+      });
+      const logits = res.logits;
+      if (logits?.dims.length !== 2 || logits.dims[1] !== this.vocabSize) {
+        throw new SemidError(
+          'SEMID_ERR_ARTIFACT_CORRUPT',
+          `step graph returned logits of shape [${logits?.dims}], expected [${idx.length}, ${this.vocabSize}]`,
+        );
+      }
+      const data = logits.data as Float32Array;
+      const V = this.vocabSize;
+      idx.forEach((ri, k) => {
+        out[ri] = data.subarray(k * V, (k + 1) * V);
+      });
+    }
+    return out;
+  }
+
+  dispose(): void {
+    this.cache = undefined;
+  }
+}
+
+function checkManifest(m: OnnxManifest, dir: string): void {
+  const problems: string[] = [];
+  if (!Array.isArray(m.levelSizes) || m.levelSizes.some((s) => !Number.isInteger(s) || s < 1)) {
+    problems.push('levelSizes must be positive integers');
+  } else if (m.vocabSize !== new TokenLayout(m.levelSizes).vocabSize) {
+    problems.push(`vocabSize ${m.vocabSize} != ${new TokenLayout(m.levelSizes).vocabSize} from levelSizes`);
+  }
+  if (!Number.isInteger(m.maxHistory) || m.maxHistory < 1) problems.push('maxHistory must be a positive integer');
+  const h = m.history;
+  if (!h || typeof h.bos !== 'boolean' || typeof h.sepAfterItem !== 'boolean' || !['bos', 'last'].includes(h.start)) {
+    problems.push('history must be {bos: boolean, sepAfterItem: boolean, start: "bos" | "last"}');
+  }
+  if (!m.files || typeof m.files.encode !== 'string' || typeof m.files.step !== 'string') {
+    problems.push('files must be {encode: string, step: string}');
+  }
+  if (problems.length > 0) {
+    throw new SemidError('SEMID_ERR_ARTIFACT_CORRUPT', `${dir}/manifest.json: ${problems.join('; ')}`);
+  }
+}
