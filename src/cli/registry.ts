@@ -1,4 +1,5 @@
 /** Every CLI command, in the order `semid --help` lists them. Command modules register here. */
 import type { Command } from './command.js';
+import { DATA_COMMANDS } from './data.js';
 
-export const COMMANDS: readonly Command[] = [];
+export const COMMANDS: readonly Command[] = [...DATA_COMMANDS];

@@ -1,0 +1,25 @@
+/**
+ * A stable fingerprint of preprocessed data, recorded in artifacts so a model or index can tell it is
+ * used with the data it was built on. It covers the catalogue ids in order (positions matter: they
+ * index embeddings) and each user's chronological sequence, with users taken in sorted id order, so
+ * the same data read from another file layout or row order gives the same fingerprint. Item text and
+ * timestamps are not included (only the order they produce).
+ */
+import { createHash } from 'node:crypto';
+import type { SplitData } from '../types.js';
+
+/** sha256 hex of the catalogue ids and the per-user sequences (users sorted by id). */
+export function datasetFingerprint(split: Pick<SplitData, 'items' | 'users' | 'sequences'>): string {
+  const h = createHash('sha256');
+  h.update(`semid-data-v1\nitems ${split.items.length}\n`);
+  for (const it of split.items) h.update(`${JSON.stringify(it.id)}\n`);
+  const order = split.users.map((_, i) => i);
+  order.sort((a, b) => {
+    const ua = split.users[a] as string;
+    const ub = split.users[b] as string;
+    return ua < ub ? -1 : ua > ub ? 1 : 0;
+  });
+  h.update(`users ${order.length}\n`);
+  for (const u of order) h.update(`${JSON.stringify([split.users[u], split.sequences[u]])}\n`);
+  return h.digest('hex');
+}
