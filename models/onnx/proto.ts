@@ -299,6 +299,29 @@ export class GraphBuilder {
     return o;
   }
 
+  /** Adds a node with several outputs and returns their names. */
+  nodeMulti(op: string, inputs: readonly Input[], nOut: number, attrs: Record<string, AttrValue> = {}): string[] {
+    const outs = Array.from({ length: nOut }, () => this.fresh(op.toLowerCase()));
+    this.nodes.push({ op, inputs: [...inputs], outputs: outs, name: `${op}_${this.counter++}`, attrs });
+    return outs;
+  }
+
+  /** Splits `x` along `axis` into pieces of the given sizes. */
+  split(x: Input, sizes: readonly number[], axis: number): string[] {
+    return this.nodeMulti('Split', [x, this.i64(sizes)], sizes.length, { axis: Attr.i(axis) });
+  }
+  /** Cumulative sum along `axis` (a constant); `exclusive` leaves out the element itself, `reverse` sums from the end. */
+  cumsum(x: Input, axis: number, opts: { exclusive?: boolean; reverse?: boolean } = {}): string {
+    const attrs: Record<string, AttrValue> = {};
+    if (opts.exclusive) attrs.exclusive = Attr.i(1);
+    if (opts.reverse) attrs.reverse = Attr.i(1);
+    return this.node('CumSum', [x, this.i64([axis], [])], attrs);
+  }
+  /** Sum over `axes`, keeping them as size 1 when `keepdims`. */
+  reduceSum(x: Input, axes: readonly number[], keepdims = false): string {
+    return this.node('ReduceSum', [x, this.i64(axes)], { keepdims: Attr.i(keepdims ? 1 : 0) });
+  }
+
   matmul(a: Input, b: Input): string {
     return this.node('MatMul', [a, b]);
   }
