@@ -1,5 +1,6 @@
 /** Every CLI command, in the order `semid --help` lists them. Command modules register here. */
 import type { Command } from './command.js';
 import { DATA_COMMANDS } from './data.js';
+import { evalCommand } from './eval.js';
 
-export const COMMANDS: readonly Command[] = [...DATA_COMMANDS];
+export const COMMANDS: readonly Command[] = [...DATA_COMMANDS, evalCommand];

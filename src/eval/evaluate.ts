@@ -280,7 +280,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvalResult> {
         (recs[j] ?? []).map((r) => r.item),
       );
     });
-    progress?.update(Math.min(i + batchSize, examples.length));
+    if (i + batchSize < examples.length) progress?.update(i + batchSize);
   }
   progress?.done();
 
@@ -309,7 +309,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvalResult> {
           bad[j] = (bad[j] as number) + head.filter((g) => g.item === undefined).length;
         });
       }
-      p2?.update(Math.min(i + batchSize, examples.length));
+      if (i + batchSize < examples.length) p2?.update(i + batchSize);
     }
     p2?.done();
     historyMissing = missingBefore;
@@ -447,7 +447,7 @@ export async function evaluateRanker(opts: EvaluateRankerOptions): Promise<EvalR
         topIndices(row, maxK, skip).map((x) => ranker.items[x] as ItemId),
       );
     });
-    progress?.update(Math.min(i + batchSize, examples.length));
+    if (i + batchSize < examples.length) progress?.update(i + batchSize);
   }
   progress?.done();
   return col.finish({
