@@ -1,0 +1,203 @@
+/**
+ * `hybrid`: combinations of semantic and collaborative codes (Hua et al. 2023 found CID+IID best).
+ * - `cid+iid`: the collaborative cluster path (see collaborative.ts) followed by one atomic level that
+ *   names the item (size = catalogue size). Unique by construction, no dedup level.
+ * - `text+cid`: a semantic prefix, then collaborative levels: item text embeddings (TF-IDF + LSA,
+ *   features/text.ts) are clustered by residual k-means into `prefixLevels` levels of `prefixClusters`
+ *   codes; inside every semantic cluster the co-occurrence graph restricted to its items is clustered
+ *   recursively (CID); a suffix level numbers the items of each leaf.
+ * - `rq-fused`: residual k-means (indexer/quant/residual.ts) over fused embeddings, the L2-normalised
+ *   text embedding scaled by sqrt(1 - collabWeight) concatenated with an L2-normalised collaborative
+ *   embedding scaled by sqrt(collabWeight). The collaborative embedding is the spectral embedding of
+ *   the training co-occurrence graph (top `collabDim` eigenvectors of its normalised adjacency).
+ *   Collisions are handled by the chosen mode, with last-level distances for `sinkhorn`.
+ * All collaborative signal comes from the TRAINING sequences only.
+ */
+import type { Rng } from '../src/core/rng.js';
+import type { Item } from '../src/core/types.js';
+import { CID_DEFAULTS, CID_SPEC, type CidOptions, cidCodes, trainGraph } from './collaborative.js';
+import { textEmbeddings } from './features/text.js';
+import { sqDistances } from './quant/kmeans.js';
+import { fitResidualKmeans } from './quant/residual.js';
+import { finalizeCodes } from './shared/collisions.js';
+import { COLLISIONS_FIELD, type ConfigSpec, resolveConfig } from './shared/config.js';
+import { spectralEmbedding } from './shared/spectral.js';
+import type { CollisionMode, IndexingScheme } from './types.js';
+
+/** The hybrid variants. */
+export type HybridVariant = 'cid+iid' | 'text+cid' | 'rq-fused';
+
+/** Config of the hybrid scheme. */
+export interface HybridConfig extends CidOptions {
+  /** Which combination. Default cid+iid. */
+  variant: HybridVariant;
+  /** Text embedding dimension (TF-IDF + LSA) for text+cid and rq-fused. Default 64. */
+  textDim: number;
+  /** text+cid: codes per semantic prefix level. Default 16. */
+  prefixClusters: number;
+  /** text+cid: semantic prefix levels (residual k-means). Default 1. */
+  prefixLevels: number;
+  /** rq-fused: residual k-means levels. Default 3. */
+  rqLevels: number;
+  /** rq-fused: codes per level. Default 256. */
+  rqSize: number;
+  /** rq-fused: collaborative embedding dimension. Default 32. */
+  collabDim: number;
+  /** rq-fused: weight of the collaborative part (0 = text only, 1 = collaborative only). Default 0.5. */
+  collabWeight: number;
+  /** rq-fused: balanced k-means at every level. Default false. */
+  balanced: boolean;
+  /** Collision handling. Default dedup-level. */
+  collisions: CollisionMode;
+}
+
+const SPEC: ConfigSpec<HybridConfig> = {
+  variant: { kind: 'enum', values: ['cid+iid', 'text+cid', 'rq-fused'], doc: 'which combination of codes' },
+  ...CID_SPEC,
+  textDim: { kind: 'int', min: 1, max: 4096, doc: 'text embedding dimension (TF-IDF + LSA)' },
+  prefixClusters: { kind: 'int', min: 2, max: 65536, doc: 'text+cid: codes per semantic prefix level' },
+  prefixLevels: { kind: 'int', min: 1, max: 8, doc: 'text+cid: semantic prefix levels' },
+  rqLevels: { kind: 'int', min: 1, max: 16, doc: 'rq-fused: residual k-means levels' },
+  rqSize: { kind: 'int', min: 2, max: 65536, doc: 'rq-fused: codes per level' },
+  collabDim: { kind: 'int', min: 1, max: 1024, doc: 'rq-fused: collaborative (spectral) embedding dimension' },
+  collabWeight: { kind: 'number', min: 0, max: 1, doc: 'rq-fused: weight of the collaborative part' },
+  balanced: { kind: 'bool', doc: 'rq-fused: balanced k-means at every level' },
+  collisions: COLLISIONS_FIELD,
+};
+
+/** Concatenates two row-major matrices scaled by a and b. @returns [n, da + db] float32 */
+function concatScaled(
+  A: Float32Array,
+  da: number,
+  a: number,
+  B: Float32Array,
+  db: number,
+  b: number,
+  n: number,
+): Float32Array {
+  const out = new Float32Array(n * (da + db));
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < da; j++) out[i * (da + db) + j] = (A[i * da + j] as number) * a;
+    for (let j = 0; j < db; j++) out[i * (da + db) + da + j] = (B[i * db + j] as number) * b;
+  }
+  return out;
+}
+
+function textPrefix(items: readonly Item[], c: HybridConfig, rng: Rng) {
+  const { embeddings, dim } = textEmbeddings(items, { dim: c.textDim }, rng);
+  const sizes = new Array<number>(c.prefixLevels).fill(c.prefixClusters);
+  const fit = fitResidualKmeans(embeddings, items.length, dim, { levelSizes: sizes }, rng);
+  const L = c.prefixLevels;
+  const codes = items.map((_, i) => Array.from(fit.codes.subarray(i * L, (i + 1) * L)));
+  return { codes, sizes };
+}
+
+/** The hybrid scheme. */
+export const hybrid: IndexingScheme<HybridConfig> = {
+  name: 'hybrid',
+  description:
+    'combined codes: cid+iid, text+cid (semantic prefix + collaborative levels), rq-fused (RQ over text + collaborative embeddings)',
+  defaults: {
+    variant: 'cid+iid',
+    ...CID_DEFAULTS,
+    textDim: 64,
+    prefixClusters: 16,
+    prefixLevels: 1,
+    rqLevels: 3,
+    rqSize: 256,
+    collabDim: 32,
+    collabWeight: 0.5,
+    balanced: false,
+    collisions: 'dedup-level',
+  },
+  resolve(partial) {
+    return resolveConfig('hybrid', this.defaults, SPEC, partial);
+  },
+  async fit(input, c) {
+    const startedAt = performance.now();
+    const { items, rng } = input;
+    const n = items.length;
+    const A = trainGraph(items, input.trainSequences, c.window);
+    if (c.variant === 'cid+iid') {
+      const { codes, levels } = cidCodes(A, c, rng);
+      const raw = codes.map((code, i) => [...code, i]);
+      const { table, diagnostics } = finalizeCodes(
+        raw,
+        [...new Array<number>(levels).fill(c.clusters), Math.max(1, n)],
+        c.collisions,
+        {
+          items,
+          startedAt,
+          extra: { variant: c.variant },
+        },
+      );
+      return { table, diagnostics };
+    }
+    if (c.variant === 'text+cid') {
+      const prefix = textPrefix(items, c, rng);
+      const groups = new Map<string, number[]>();
+      prefix.codes.forEach((p, i) => {
+        const k = p.join(',');
+        const g = groups.get(k);
+        if (g) g.push(i);
+        else groups.set(k, [i]);
+      });
+      const tails: number[][] = new Array(n);
+      let levels = 1;
+      for (const members of groups.values()) {
+        const r = cidCodes(A, c, rng, members);
+        members.forEach((i, r2) => {
+          tails[i] = r.codes[r2] as number[];
+        });
+        levels = Math.max(levels, r.levels);
+      }
+      const raw = prefix.codes.map((p, i) => {
+        const t = tails[i] as number[];
+        return [...p, ...t, ...new Array<number>(levels - t.length).fill(0)];
+      });
+      const sizes = [...prefix.sizes, ...new Array<number>(levels).fill(c.clusters)];
+      const { table, diagnostics } = finalizeCodes(raw, sizes, c.collisions, {
+        items,
+        startedAt,
+        dedup: 'always',
+        extra: { variant: c.variant },
+      });
+      return { table, diagnostics };
+    }
+    // rq-fused
+    const text = textEmbeddings(items, { dim: c.textDim }, rng);
+    const collab = spectralEmbedding(A, Math.min(c.collabDim, n), rng, c.iters);
+    const cd = Math.min(c.collabDim, n);
+    const fused = concatScaled(
+      text.embeddings,
+      text.dim,
+      Math.sqrt(1 - c.collabWeight),
+      collab,
+      cd,
+      Math.sqrt(c.collabWeight),
+      n,
+    );
+    const d = text.dim + cd;
+    const sizes = new Array<number>(c.rqLevels).fill(c.rqSize);
+    const fit = fitResidualKmeans(fused, n, d, { levelSizes: sizes, balanced: c.balanced, log: input.log }, rng);
+    const L = c.rqLevels;
+    const raw = items.map((_, i) => Array.from(fit.codes.subarray(i * L, (i + 1) * L)));
+    // Distances of every item's last residual to the last codebook, for sinkhorn re-assignment.
+    const partial = fit.quantizer.reconstruct(fit.codes, n, L - 1);
+    const residual = new Float32Array(fused.length);
+    for (let j = 0; j < fused.length; j++) residual[j] = (fused[j] as number) - (partial[j] as number);
+    const lastLevelDistances = sqDistances(residual, n, d, fit.quantizer.codebooks[L - 1] as Float32Array, c.rqSize);
+    const { table, diagnostics } = finalizeCodes(raw, sizes, c.collisions, {
+      items,
+      startedAt,
+      lastLevelDistances,
+      extra: {
+        variant: c.variant,
+        reconstructionError: fit.errorByLevel.at(-1),
+        reconstructionErrorByLevel: fit.errorByLevel,
+        collabSource: 'spectral',
+      },
+    });
+    return { table, diagnostics };
+  },
+};
