@@ -33,9 +33,9 @@ export interface SyntheticOptions {
   minLength?: number;
   /** Longest user sequence. Default 40. */
   maxLength?: number;
-  /** Probability of following one of the previous item's successors. Default 0.45. */
+  /** Probability of following one of the previous item's successors. Default 0.35. */
   pFollow?: number;
-  /** Probability of staying in the previous item's category (any item). Default 0.2. */
+  /** Probability of staying in the previous item's category (any item). Default 0.3. */
   pStay?: number;
 }
 
@@ -47,8 +47,8 @@ export const SYNTHETIC_DEFAULTS = {
   categoriesPerTopic: 5,
   minLength: 5,
   maxLength: 40,
-  pFollow: 0.45,
-  pStay: 0.2,
+  pFollow: 0.35,
+  pStay: 0.3,
 } as const;
 
 /** The seed `synthetic` specs use when they give none. */
