@@ -18,6 +18,8 @@ export interface CategoryConfig {
   maxDepth: number;
   /** Skip leading levels on which every item has the same category. Default true. */
   skipCommonRoot: boolean;
+  /** Spare values of the suffix level beyond the largest group, for encoding new items later. Default 1. */
+  suffixHeadroom: number;
   /** Collision handling. Default dedup-level. */
   collisions: CollisionMode;
 }
@@ -25,6 +27,12 @@ export interface CategoryConfig {
 const SPEC: ConfigSpec<CategoryConfig> = {
   maxDepth: { kind: 'int', min: 1, max: 16, doc: 'category levels kept, after the skipped root levels' },
   skipCommonRoot: { kind: 'bool', doc: 'skip leading levels that every item shares' },
+  suffixHeadroom: {
+    kind: 'int',
+    min: 0,
+    max: 1 << 16,
+    doc: 'spare suffix values beyond the largest group, for new items',
+  },
   collisions: COLLISIONS_FIELD,
 };
 
@@ -48,7 +56,7 @@ function encodeWith(s: CategoryState, item: Item): number[] {
 export const category: IndexingScheme<CategoryConfig> = {
   name: 'category',
   description: 'category path levels plus a suffix level (SemID, Hua et al. 2023)',
-  defaults: { maxDepth: 4, skipCommonRoot: true, collisions: 'dedup-level' },
+  defaults: { maxDepth: 4, skipCommonRoot: true, suffixHeadroom: 1, collisions: 'dedup-level' },
   resolve(partial) {
     return resolveConfig('category', this.defaults, SPEC, partial);
   },
@@ -77,6 +85,7 @@ export const category: IndexingScheme<CategoryConfig> = {
       items: input.items,
       startedAt,
       dedup: 'always',
+      dedupHeadroom: c.suffixHeadroom,
       extra: { skippedRootLevels: skip },
     });
     return { table, diagnostics, saveState: (dir) => saveJsonState(dir, 'category.json', state) };

@@ -26,6 +26,8 @@ export interface KeywordsConfig {
   maxDfShare: number;
   /** Level order of the chosen words. Default general-first. */
   order: 'general-first' | 'score';
+  /** Spare values of the suffix level beyond the largest group, for encoding new items later. Default 1. */
+  suffixHeadroom: number;
   /** Collision handling. Default dedup-level. */
   collisions: CollisionMode;
 }
@@ -36,6 +38,12 @@ const SPEC: ConfigSpec<KeywordsConfig> = {
   minDf: { kind: 'int', min: 1, doc: 'minimum number of titles containing a keyword' },
   maxDfShare: { kind: 'number', min: 0, max: 1, doc: 'maximum share of titles containing a keyword' },
   order: { kind: 'enum', values: ['general-first', 'score'], doc: 'level order of the chosen words' },
+  suffixHeadroom: {
+    kind: 'int',
+    min: 0,
+    max: 1 << 16,
+    doc: 'spare suffix values beyond the largest group, for new items',
+  },
   collisions: COLLISIONS_FIELD,
 };
 
@@ -75,7 +83,15 @@ const indexOf = (s: KeywordsState) => new Map(s.vocab.map((w, i) => [w, i]));
 export const keywords: IndexingScheme<KeywordsConfig> = {
   name: 'keywords',
   description: "the item's most distinctive title words by TF-IDF plus a suffix level (IDGenRec-style textual IDs)",
-  defaults: { words: 3, vocabSize: 4096, minDf: 2, maxDfShare: 0.5, order: 'general-first', collisions: 'dedup-level' },
+  defaults: {
+    words: 3,
+    vocabSize: 4096,
+    minDf: 2,
+    maxDfShare: 0.5,
+    order: 'general-first',
+    suffixHeadroom: 1,
+    collisions: 'dedup-level',
+  },
   resolve(partial) {
     return resolveConfig('keywords', this.defaults, SPEC, partial);
   },
@@ -96,6 +112,7 @@ export const keywords: IndexingScheme<KeywordsConfig> = {
       items: input.items,
       startedAt,
       dedup: 'always',
+      dedupHeadroom: c.suffixHeadroom,
       extra: { vocabulary: state.vocab.length },
     });
     return { table, diagnostics, saveState: (dir) => saveJsonState(dir, 'keywords.json', state) };

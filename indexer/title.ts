@@ -19,6 +19,8 @@ export interface TitleConfig {
   maxWords: number;
   /** Vocabulary size: the most frequent title words; others map to OOV. Default 4096. */
   vocabSize: number;
+  /** Spare values of the suffix level beyond the largest group, for encoding new items later. Default 1. */
+  suffixHeadroom: number;
   /** Collision handling for items with the same leading words. Default dedup-level. */
   collisions: CollisionMode;
 }
@@ -26,6 +28,12 @@ export interface TitleConfig {
 const SPEC: ConfigSpec<TitleConfig> = {
   maxWords: { kind: 'int', min: 1, max: 32, doc: 'words per code, before the suffix level' },
   vocabSize: { kind: 'int', min: 1, max: 1 << 20, doc: 'the most frequent title words kept; the others are OOV' },
+  suffixHeadroom: {
+    kind: 'int',
+    min: 0,
+    max: 1 << 16,
+    doc: 'spare suffix values beyond the largest group, for new items',
+  },
   collisions: COLLISIONS_FIELD,
 };
 
@@ -58,7 +66,7 @@ const vocabIndex = (vocab: readonly string[]) => new Map(vocab.map((w, i) => [w,
 export const title: IndexingScheme<TitleConfig> = {
   name: 'title',
   description: 'the first title words as tokens, END-padded, plus a suffix level (TID)',
-  defaults: { maxWords: 4, vocabSize: 4096, collisions: 'dedup-level' },
+  defaults: { maxWords: 4, vocabSize: 4096, suffixHeadroom: 1, collisions: 'dedup-level' },
   resolve(partial) {
     return resolveConfig('title', this.defaults, SPEC, partial);
   },
@@ -72,6 +80,7 @@ export const title: IndexingScheme<TitleConfig> = {
       items: input.items,
       startedAt,
       dedup: 'always',
+      dedupHeadroom: c.suffixHeadroom,
       extra: { vocabulary: vocab.length },
     });
     return { table, diagnostics, saveState: (dir) => saveJsonState(dir, 'title.json', { vocab }) };

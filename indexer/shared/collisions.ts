@@ -35,6 +35,11 @@ export interface FinalizeContext {
   lastLevelDistances?: Float32Array;
   /** `always` appends the dedup level even when no code is shared (schemes whose codes are a prefix plus a suffix by design). Default `when-needed`. */
   dedup?: 'always' | 'when-needed';
+  /**
+   * Extra dedup values beyond the largest group (default 0), so new items whose prefix is taken can
+   * still get a code later (cold start, `encodeNewItems`).
+   */
+  dedupHeadroom?: number;
   /** performance.now() when the fit started, for `buildSeconds`. */
   startedAt?: number;
   /** Scheme-specific diagnostics merged into the result (reconstruction error...). */
@@ -50,7 +55,7 @@ export interface FinalizedCodes {
 }
 
 /** Appends a dedup level numbering the items of each shared code in catalogue order. */
-function appendDedup(codes: number[][]): { codes: number[][]; size: number; nonZero: number } {
+function appendDedup(codes: number[][], headroom: number): { codes: number[][]; size: number; nonZero: number } {
   const seen = new Map<string, number>();
   let size = 1;
   let nonZero = 0;
@@ -62,7 +67,7 @@ function appendDedup(codes: number[][]): { codes: number[][]; size: number; nonZ
     if (v > 0) nonZero++;
     return [...c, v];
   });
-  return { codes: out, size, nonZero };
+  return { codes: out, size: size + headroom, nonZero };
 }
 
 /**
@@ -176,7 +181,7 @@ export function finalizeCodes(
   }
   const needDedup = collisionStats(codes).collidingItems > 0 || ctx.dedup === 'always';
   if (needDedup) {
-    const r = appendDedup(codes);
+    const r = appendDedup(codes, ctx.dedupHeadroom ?? 0);
     codes = r.codes;
     sizes = [...sizes, r.size];
     dedupLevel = true;

@@ -1,0 +1,271 @@
+/**
+ * `semid index ...`: build an index with any scheme, inspect one, import a published one, and encode
+ * new items with a trained one (cold start).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { buildIndex, encodeNewItems, type LoadedIndex, loadIndex } from '../../indexer/artifact.js';
+import { SCHEME_NAMES } from '../../indexer/registry.js';
+import { COLLISION_MODES } from '../../indexer/shared/config.js';
+import type { CollisionMode, Diagnostics } from '../../indexer/types.js';
+import { toItem } from '../core/data/common.js';
+import { loadSplit } from '../core/data/index.js';
+import { SemidError } from '../core/errors.js';
+import type { Item } from '../core/types.js';
+import { type Command, int, log, readConfigFile, req, str } from './command.js';
+
+function collisionsFlag(v: string | undefined): CollisionMode | undefined {
+  if (v === undefined) return undefined;
+  if (!(COLLISION_MODES as readonly string[]).includes(v)) {
+    throw new SemidError(
+      'SEMID_ERR_BAD_INPUT',
+      `--collisions must be one of ${COLLISION_MODES.join(', ')}; got "${v}"`,
+    );
+  }
+  return v as CollisionMode;
+}
+
+const f3 = (x: unknown) => (typeof x === 'number' ? x.toFixed(3) : 'n/a');
+
+/** One-line-per-figure summary of diagnostics. */
+export function formatDiagnostics(d: Diagnostics): string {
+  const lines = [
+    `items                 ${d.items}`,
+    `collision rate before ${f3(d.collisionRateBefore)} (max ${d.maxItemsPerCode} items per raw code)`,
+    `collisions after      ${d.collisionsAfter}`,
+    `dedup share           ${f3(d.dedupShare)}${d.dedupLevel ? ' (last level is the dedup level)' : ''}`,
+    `prefix coherence      ${f3(d.prefixCoherence)} (random pairs: ${f3(d.prefixCoherenceBaseline)})`,
+  ];
+  if (d.reconstructionError !== undefined) lines.push(`reconstruction error  ${f3(d.reconstructionError)}`);
+  lines.push(`build seconds         ${d.buildSeconds.toFixed(2)}`);
+  d.levels.forEach((l, i) => {
+    lines.push(
+      `level ${String(i).padEnd(2)} size ${String(l.size).padStart(6)}  used ${String(l.used).padStart(6)}  utilization ${f3(l.utilization)}  perplexity ${l.perplexity.toFixed(1)}`,
+    );
+  });
+  return lines.join('\n');
+}
+
+/** The most populous first-level codes with example items (titles when the catalogue is given). */
+export function firstLevelExamples(index: LoadedIndex, items: readonly Item[] | undefined, groups = 8, perGroup = 3) {
+  const titles = new Map((items ?? []).map((it) => [it.id, it.title ?? '']));
+  const by = new Map<number, string[]>();
+  for (const [id, code] of index.table.entries()) {
+    const v = code[0] as number;
+    const g = by.get(v);
+    if (g) g.push(id);
+    else by.set(v, [id]);
+  }
+  return [...by.entries()]
+    .sort((a, b) => b[1].length - a[1].length || a[0] - b[0])
+    .slice(0, groups)
+    .map(([value, ids]) => ({
+      value,
+      items: ids.length,
+      examples: ids
+        .slice(0, perGroup)
+        .map((id) => ({ id, code: [...(index.table.encode(id) ?? [])], title: titles.get(id) })),
+    }));
+}
+
+/** `semid index build`. */
+export const indexBuild: Command = {
+  name: 'index build',
+  summary: 'fit an indexing scheme on a dataset (train split only) and write the index artifact',
+  usage:
+    'semid index build --scheme <name> --data <dir|synthetic> --out <dir> [--config file.json|yaml] [--seed n] [--collisions mode]',
+  options: {
+    scheme: { type: 'string', description: `indexing scheme: ${SCHEME_NAMES.join(', ')}` },
+    data: { type: 'string', description: 'dataset directory or synthetic[:key=value,...]' },
+    out: { type: 'string', description: 'index directory to write (replaced atomically)' },
+    config: { type: 'string', description: 'scheme config file (JSON or YAML), merged over the scheme defaults' },
+    seed: { type: 'string', description: 'random seed', default: '42' },
+    collisions: { type: 'string', description: `collision handling: ${COLLISION_MODES.join(', ')}` },
+    json: { type: 'boolean', description: 'print the diagnostics as JSON on stdout' },
+  },
+  async run(args) {
+    const scheme = req(args, 'scheme', 'index build');
+    const data = req(args, 'data', 'index build');
+    const out = req(args, 'out', 'index build');
+    const cfgPath = str(args, 'config');
+    const config = cfgPath ? readConfigFile(cfgPath) : {};
+    const split = await loadSplit(data);
+    log(`index build: ${scheme} on ${split.name} (${split.items.length} items, ${split.trainSequences.length} users)`);
+    const collisions = collisionsFlag(str(args, 'collisions'));
+    const r = await buildIndex({
+      scheme: scheme as never,
+      split,
+      config,
+      ...(collisions ? { collisions } : {}),
+      seed: int(args, 'seed', 42),
+      out,
+      log,
+    });
+    if (args.values.json) process.stdout.write(`${JSON.stringify(r.diagnostics, null, 2)}\n`);
+    else process.stdout.write(`${formatDiagnostics(r.diagnostics)}\n`);
+    return 0;
+  },
+};
+
+/** `semid index inspect`. */
+export const indexInspect: Command = {
+  name: 'index inspect',
+  summary: 'print an index: scheme, level sizes, diagnostics and example items per first-level code',
+  usage: 'semid index inspect <dir> [--json] [--data <dir>]',
+  positionals: true,
+  options: {
+    json: { type: 'boolean', description: 'print one JSON object on stdout' },
+    data: { type: 'string', description: 'the dataset, to show item titles in the examples' },
+  },
+  async run(args) {
+    const dir = args.positionals[0];
+    if (dir === undefined || args.positionals.length > 1) {
+      throw new SemidError(
+        'SEMID_ERR_BAD_INPUT',
+        `semid index inspect: expected one index directory, got ${args.positionals.length}`,
+      );
+    }
+    const index = await loadIndex(dir, { encoder: false });
+    const data = str(args, 'data');
+    const items = data ? (await loadSplit(data)).items : undefined;
+    const examples = firstLevelExamples(index, items);
+    const m = index.manifest;
+    if (args.values.json) {
+      process.stdout.write(`${JSON.stringify({ manifest: m, diagnostics: index.diagnostics, examples }, null, 2)}\n`);
+      return 0;
+    }
+    const lines = [
+      `index ${dir}: scheme ${m.scheme}, seed ${m.seed}, dataset ${m.dataset.name} (${m.dataset.items} items, fingerprint ${m.dataset.fingerprint.slice(0, 12)})`,
+      `level sizes [${m.levelSizes.join(', ')}]${m.dedupLevel ? ', last = dedup level' : ''}; encodes new items: ${m.hasEncoder ? 'yes' : 'no'}`,
+      `config ${JSON.stringify(m.config)}`,
+      formatDiagnostics(index.diagnostics),
+      'largest first-level codes:',
+      ...examples.flatMap((g) => [
+        `  ${g.value}: ${g.items} items`,
+        ...g.examples.map((e) => `    [${e.code.join(', ')}] ${e.id}${e.title ? `  ${e.title}` : ''}`),
+      ]),
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+    return 0;
+  },
+};
+
+/** `semid index import`. */
+export const indexImport: Command = {
+  name: 'index import',
+  summary: 'import a published index in the LETTER / LC-Rec format {"<item index>": ["<a_12>", ...]}',
+  usage: 'semid index import <file> --data <dir> --out <dir> [--id-map csv] [--id-column name] [--collisions mode]',
+  positionals: true,
+  options: {
+    data: { type: 'string', description: 'the dataset the index belongs to' },
+    out: { type: 'string', description: 'index directory to write' },
+    'id-map': {
+      type: 'string',
+      description: 'CSV mapping index keys to item ids (default: id_map.csv next to the file, if any)',
+    },
+    'id-column': {
+      type: 'string',
+      description: 'column of the id map holding the index keys',
+      default: 'letter_item_id',
+    },
+    'level-size': { type: 'string', description: 'codebook size of every level (0 = largest value + 1)', default: '0' },
+    collisions: {
+      type: 'string',
+      description: `collision handling: ${COLLISION_MODES.join(', ')}`,
+      default: 'dedup-level',
+    },
+    json: { type: 'boolean', description: 'print the diagnostics as JSON on stdout' },
+  },
+  async run(args) {
+    const file = args.positionals[0];
+    if (file === undefined || args.positionals.length > 1) {
+      throw new SemidError(
+        'SEMID_ERR_BAD_INPUT',
+        `semid index import: expected one index file, got ${args.positionals.length}`,
+      );
+    }
+    const data = req(args, 'data', 'index import');
+    const out = req(args, 'out', 'index import');
+    let idMap = str(args, 'id-map');
+    if (idMap === undefined && existsSync(join(dirname(file), 'id_map.csv'))) {
+      idMap = join(dirname(file), 'id_map.csv');
+      log(`index import: using the id map ${idMap}`);
+    }
+    const split = await loadSplit(data);
+    const r = await buildIndex({
+      scheme: 'imported',
+      split,
+      config: {
+        path: file,
+        idMap: idMap ?? '',
+        idColumn: str(args, 'id-column') ?? 'letter_item_id',
+        levelSize: int(args, 'level-size', 0),
+      },
+      ...(collisionsFlag(str(args, 'collisions')) ? { collisions: collisionsFlag(str(args, 'collisions')) } : {}),
+      seed: 0,
+      out,
+      log,
+    });
+    if (args.values.json) process.stdout.write(`${JSON.stringify(r.diagnostics, null, 2)}\n`);
+    else process.stdout.write(`${formatDiagnostics(r.diagnostics)}\n`);
+    return 0;
+  },
+};
+
+function readNewItems(path: string): Item[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new SemidError('SEMID_ERR_NOT_FOUND', `items file not found: ${path}`);
+  }
+  const items: Item[] = [];
+  text.split(/\r?\n/).forEach((line, no) => {
+    if (line.trim() === '') return;
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch {
+      throw new SemidError('SEMID_ERR_PARSE', `${path}:${no + 1} is not JSON; expected one item object per line`);
+    }
+    const it = toItem(v);
+    if (typeof it === 'string') {
+      throw new SemidError(
+        'SEMID_ERR_PARSE',
+        `${path}:${no + 1}: expected {"id", "title"?, "categories"?, ...}, got ${it}`,
+      );
+    }
+    items.push(it);
+  });
+  return items;
+}
+
+/** `semid index encode`. */
+export const indexEncode: Command = {
+  name: 'index encode',
+  summary: 'codes for new items from their text with a trained index (cold start); one JSON line per item',
+  usage: 'semid index encode <dir> --items <items.jsonl>',
+  positionals: true,
+  options: {
+    items: { type: 'string', description: 'new items, one JSON object per line ({"id", "title", "categories", ...})' },
+  },
+  async run(args) {
+    const dir = args.positionals[0];
+    if (dir === undefined || args.positionals.length > 1) {
+      throw new SemidError(
+        'SEMID_ERR_BAD_INPUT',
+        `semid index encode: expected one index directory, got ${args.positionals.length}`,
+      );
+    }
+    const items = readNewItems(req(args, 'items', 'index encode'));
+    const index = await loadIndex(dir);
+    const { results } = await encodeNewItems(index, items);
+    for (const r of results) process.stdout.write(`${JSON.stringify(r)}\n`);
+    const placed = results.filter((r) => r.status === 'ok').length;
+    log(`index encode: ${placed} of ${results.length} new items got a code`);
+    return placed === results.filter((r) => r.status !== 'exists').length ? 0 : 1;
+  },
+};
+
+/** Every `semid index` command. */
+export const INDEX_COMMANDS: readonly Command[] = [indexBuild, indexInspect, indexImport, indexEncode];
