@@ -37,6 +37,11 @@ export interface KmeansOptions {
   sinkhorn?: SinkhornOptions;
   /** Initial centroids [k, d] instead of k-means++. */
   init?: Float32Array;
+  /**
+   * Balanced mode: balanced Lloyd iterations run after a plain k-means warm start of `iters`
+   * iterations (default 5; each one costs a Sinkhorn solve over the [n, k] distances).
+   */
+  balancedIters?: number;
 }
 
 function checkShape(data: Float32Array, n: number, d: number, what: string): void {
@@ -216,6 +221,10 @@ export function kmeans(
   if (!Number.isInteger(k) || k < 1) {
     throw new SemidError('SEMID_ERR_BAD_CONFIG', `kmeans: k must be a positive integer, got ${k}`);
   }
+  if (opts.balanced && !opts.init) {
+    const { balanced: _b, ...rest } = opts;
+    return balancedKmeans(data, n, d, k, rng, rest);
+  }
   const iters = opts.iters ?? 25;
   const tol = opts.tol ?? 1e-4;
   let cent: Float32Array;
@@ -279,7 +288,17 @@ export function balancedKmeans(
   rng: Rng,
   opts: Omit<KmeansOptions, 'balanced'> = {},
 ): KmeansResult {
-  return kmeans(data, n, d, k, rng, { ...opts, balanced: true });
+  const { balancedIters, ...rest } = opts;
+  const warm = kmeans(data, n, d, k, rng, { ...rest, balanced: false });
+  const sinkhorn = { iters: 20, ...opts.sinkhorn };
+  const bal = kmeans(data, n, d, k, rng, {
+    ...rest,
+    sinkhorn,
+    init: warm.centroids,
+    iters: balancedIters ?? 5,
+    balanced: true,
+  });
+  return { ...bal, iterations: warm.iterations + bal.iterations };
 }
 
 /** Balanced assignment: Sinkhorn plan over the distance matrix, rounded under floor/ceil capacities. */
