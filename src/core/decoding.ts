@@ -231,6 +231,8 @@ async function search(
   layout: TokenLayout,
   width: number,
   processors: readonly LogitsProcessor[],
+  /** When given (constrained search), only the trie's continuations are scanned, not the whole row. */
+  trie?: CodeTrie,
 ): Promise<Beam[][]> {
   const L = layout.levels;
   let beams: Beam[][] = Array.from({ length: users }, (_, u) => [{ user: u, tokens: [], values: [], score: 0 }]);
@@ -261,6 +263,18 @@ async function search(
       const beam = flat[r] as Beam;
       const row = out[r] as Float32Array;
       const heap = heaps[beam.user] as TopHeap;
+      if (trie !== undefined) {
+        // Same order as the full scan (values ascending = tokens ascending), so ties break alike.
+        const off = layout.offsets[level] as number;
+        for (const v of beam.values === undefined ? [] : trie.next(beam.values)) {
+          const lp = row[off + v] as number;
+          if (lp === Number.NEGATIVE_INFINITY) continue;
+          const s = beam.score + lp;
+          seq++;
+          if (heap.admits(s)) heap.push({ score: s, seq, beam, token: off + v });
+        }
+        continue;
+      }
       for (let t = 0; t < row.length; t++) {
         const lp = row[t] as number;
         if (lp === Number.NEGATIVE_INFINITY) continue;
@@ -326,7 +340,7 @@ export async function beamSearch(
   if (opts.exclude?.some((s) => s !== undefined && s.size > 0))
     processors.push(new ExcludeItems(trie, layout, opts.exclude));
   processors.push(...(opts.processors ?? []));
-  const beams = await search(session, users, layout, Math.max(opts.beamWidth, topK), processors);
+  const beams = await search(session, users, layout, Math.max(opts.beamWidth, topK), processors, trie);
   return beams.map((list) => {
     const recs: Recommendation[] = [];
     for (const b of list) {
