@@ -47,7 +47,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: opts.logger ?? false,
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
-    maxParamLength: 300,
+    routerOptions: { maxParamLength: 300 },
     // Reject unknown properties instead of silently dropping them; no array coercion of scalars.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true, allErrors: false } },
     return503OnClosing: true,

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { readJson, writeFileAtomic } from '../src/core/artifact.js';
 import { CodeTable } from '../src/core/codes.js';
 import { SemidError } from '../src/core/errors.js';
+import type { Recommendation } from '../src/core/model.js';
 import type { Code, Item, ItemId } from '../src/core/types.js';
 import { Catalogue, codeKey } from './catalogue.js';
 import type { BundleDecoder, ScoredCode } from './decoder.js';
@@ -204,14 +205,11 @@ export class Bundle {
     // Excluded: every history item (including the part cut from the window).
     const excluded = histories.map((h) => (opts.excludeHistory ? new Set(h) : new Set<ItemId>()));
     if (opts.mode === 'constrained') {
-      const exclude = excluded.map((s) =>
-        [...s].map((i) => cat.live.encode(i)).filter((c): c is Code => c !== undefined),
-      );
-      const out = await this.decoder.recommend(codes, cat, { k: opts.k, beamWidth: opts.beamWidth, exclude });
-      return out.map((list) => ({ items: this.toItems(list, cat) }));
+      const out = await this.decoder.recommend(codes, cat, { k: opts.k, beamWidth: opts.beamWidth, exclude: excluded });
+      return out.map((list) => ({ items: this.checked(list, cat) }));
     }
     const width = Math.max(opts.k, opts.beamWidth);
-    const generated = await this.decoder.generate(codes, { k: width, beamWidth: width });
+    const generated = await this.decoder.generate(codes, cat, { k: width, beamWidth: width });
     return generated.map((list, u) => this.ground(list, cat, excluded[u] as Set<ItemId>, opts.k));
   }
 
@@ -350,17 +348,17 @@ export class Bundle {
     this.decoder.dispose();
   }
 
-  private toItems(list: readonly ScoredCode[], cat: Catalogue): RecommendedItem[] {
-    const out: RecommendedItem[] = [];
-    for (const s of list) {
-      const item = cat.itemOf(s.code);
-      // A decoder that returns a code outside the catalogue is a bug in the decoder, not the request.
-      if (item === undefined) {
-        throw new SemidError('SEMID_ERR_INTERNAL', `decoder returned code [${s.code}], which names no live item`);
+  /** The decoder's items, checked to be live in `cat` (a decoder returning others is a bug, not bad input). */
+  private checked(list: readonly Recommendation[], cat: Catalogue): RecommendedItem[] {
+    for (const r of list) {
+      if (cat.itemOf(r.code) !== r.item) {
+        throw new SemidError(
+          'SEMID_ERR_INTERNAL',
+          `decoder returned item "${r.item}" with code [${r.code}], not a live item`,
+        );
       }
-      out.push({ item, score: s.score, code: s.code });
     }
-    return out;
+    return list.map((r) => ({ item: r.item, score: r.score, code: r.code }));
   }
 
   /** Maps freely generated codes to distinct live items, best generated score first. */

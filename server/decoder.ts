@@ -1,13 +1,21 @@
 /**
  * BundleDecoder: what the server asks of a bundle's model, and ModelDecoder, the implementation over
- * any GenerativeModel (TensorFlow.js or onnxruntime; a fake logits table in tests). Scores are exact
- * log-probabilities under the model: each step's logits are log-softmax-normalised over the FULL
- * vocabulary before any mask, so a constrained recommendation's score equals `score()` of its code.
+ * any GenerativeModel (TensorFlow.js or onnxruntime; a fake logits table in tests) using the shared
+ * beam search of src/core/decoding.ts. Scores are exact log-probabilities under the model: each
+ * step's logits are log-softmax-normalised over the FULL vocabulary before any mask, so a
+ * constrained recommendation's score equals `score()` of its code.
  */
 import { TokenLayout } from '../src/core/codes.js';
+import {
+  beamSearch,
+  beamSearchUnconstrained,
+  type LogitsProcessor,
+  logSoftmaxInPlace,
+  type StepContext,
+} from '../src/core/decoding.js';
 import { SemidError } from '../src/core/errors.js';
-import type { BeamRow, DecodingSession, GenerativeModel } from '../src/core/model.js';
-import type { Code } from '../src/core/types.js';
+import type { BeamRow, GenerativeModel, Recommendation } from '../src/core/model.js';
+import type { Code, ItemId } from '../src/core/types.js';
 import { type Catalogue, codeKey } from './catalogue.js';
 
 /** A generated code with its log-probability under the model (higher is better). */
@@ -29,53 +37,39 @@ export interface BundleDecoder {
   /** How many history items the model reads; the server cuts longer histories to the most recent. */
   readonly maxHistory: number;
   /**
-   * Constrained beam search: the top-k live codes of `catalogue` per history, best first. Codes in
+   * Constrained beam search: the top-k live items of `catalogue` per history, best first. Items in
    * `exclude[i]` are never returned for history i (and do not use up one of the k places).
    */
   recommend(
     histories: readonly (readonly Code[])[],
     catalogue: Catalogue,
-    opts: BeamOptions & { exclude?: readonly (readonly Code[])[] },
-  ): Promise<ScoredCode[][]>;
+    opts: BeamOptions & { exclude?: readonly ReadonlySet<ItemId>[] },
+  ): Promise<Recommendation[][]>;
   /**
    * Free beam search (BIGRec-style): each level may take any value of its codebook, so a result may
    * name no item. Top-k well-formed codes per history, best first.
    */
-  generate(histories: readonly (readonly Code[])[], opts: BeamOptions): Promise<ScoredCode[][]>;
+  generate(histories: readonly (readonly Code[])[], catalogue: Catalogue, opts: BeamOptions): Promise<ScoredCode[][]>;
   /** Exact log-likelihood of each candidate's full code after `history`. */
   score(history: readonly Code[], candidates: readonly Code[]): Promise<number[]>;
   /** Frees the model. Called once, after the last request using it finished. */
   dispose(): void;
 }
 
-/** log(sum(exp(row))), stable. */
-function logSumExp(row: Float32Array): number {
-  let m = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < row.length; i++) if ((row[i] as number) > m) m = row[i] as number;
-  if (!Number.isFinite(m)) return m;
-  let s = 0;
-  for (let i = 0; i < row.length; i++) s += Math.exp((row[i] as number) - m);
-  return m + Math.log(s);
-}
-
-interface Beam {
-  values: number[];
-  score: number;
-}
-
-/** Keeps the `n` best of `cands` (score descending, ties by code order for determinism). */
-function topN(cands: Beam[], n: number): Beam[] {
-  cands.sort((a, b) => b.score - a.score || compareCodes(a.values, b.values));
-  if (cands.length > n) cands.length = n;
-  return cands;
-}
-
-function compareCodes(a: readonly number[], b: readonly number[]): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    const d = (a[i] as number) - (b[i] as number);
-    if (d !== 0) return d;
+/**
+ * Keeps each row to the tokens of the level being generated (specials and other levels' tokens
+ * become -Infinity): free decoding still yields well-formed codes, which grounding can embed.
+ */
+export class LevelGrammar implements LogitsProcessor {
+  constructor(readonly layout: TokenLayout) {}
+  process(rows: Float32Array[], ctx: StepContext): void {
+    const lo = this.layout.offsets[ctx.level] as number;
+    const hi = lo + (this.layout.levelSizes[ctx.level] as number);
+    for (const row of rows) {
+      row.fill(Number.NEGATIVE_INFINITY, 0, lo);
+      row.fill(Number.NEGATIVE_INFINITY, hi);
+    }
   }
-  return a.length - b.length;
 }
 
 /** BundleDecoder over a GenerativeModel, with the bundle's TokenLayout. */
@@ -83,38 +77,60 @@ export class ModelDecoder implements BundleDecoder {
   readonly maxHistory: number;
   private readonly layout: TokenLayout;
 
-  /** @param model a loaded model whose vocabulary follows `new TokenLayout(levelSizes)`. */
+  /** @param model a loaded model whose vocabulary is `new TokenLayout(levelSizes)`'s. */
   constructor(
     private readonly model: GenerativeModel,
     levelSizes: readonly number[],
   ) {
     this.layout = new TokenLayout(levelSizes);
-    if (model.vocabSize < this.layout.vocabSize) {
+    if (model.vocabSize !== this.layout.vocabSize) {
       throw new SemidError(
         'SEMID_ERR_ARTIFACT_CORRUPT',
-        `model vocabulary has ${model.vocabSize} tokens, the index needs at least ${this.layout.vocabSize} (level sizes [${levelSizes}]); the model was trained on another index`,
+        `model vocabulary has ${model.vocabSize} tokens, the index needs ${this.layout.vocabSize} (level sizes [${levelSizes}]); the model was trained on another index`,
       );
     }
     this.maxHistory = model.maxHistory;
   }
 
-  recommend(
+  async recommend(
     histories: readonly (readonly Code[])[],
     catalogue: Catalogue,
-    opts: BeamOptions & { exclude?: readonly (readonly Code[])[] },
-  ): Promise<ScoredCode[][]> {
-    const excluded = histories.map((_, u) => new Set((opts.exclude?.[u] ?? []).map(codeKey)));
-    const L = this.layout.levels;
-    return this.search(histories, opts, (u, values) => {
-      const next = catalogue.next(values);
-      if (values.length < L - 1 || excluded[u]?.size === 0) return next;
-      return next.filter((v) => !excluded[u]?.has(codeKey([...values, v])));
-    });
+    opts: BeamOptions & { exclude?: readonly ReadonlySet<ItemId>[] },
+  ): Promise<Recommendation[][]> {
+    if (histories.length === 0) return [];
+    const session = await this.model.begin(histories);
+    try {
+      return await beamSearch(session, histories.length, {
+        layout: this.layout,
+        trie: catalogue.trie,
+        beamWidth: opts.beamWidth,
+        topK: opts.k,
+        ...(opts.exclude ? { exclude: opts.exclude } : {}),
+      });
+    } finally {
+      session.dispose();
+    }
   }
 
-  generate(histories: readonly (readonly Code[])[], opts: BeamOptions): Promise<ScoredCode[][]> {
-    const all = this.layout.levelSizes.map((s) => Array.from({ length: s }, (_, v) => v));
-    return this.search(histories, opts, (_u, values) => all[values.length] as number[]);
+  async generate(
+    histories: readonly (readonly Code[])[],
+    catalogue: Catalogue,
+    opts: BeamOptions,
+  ): Promise<ScoredCode[][]> {
+    if (histories.length === 0) return [];
+    const session = await this.model.begin(histories);
+    try {
+      const out = await beamSearchUnconstrained(session, histories.length, {
+        layout: this.layout,
+        trie: catalogue.trie,
+        beamWidth: opts.beamWidth,
+        topK: opts.k,
+        processors: [new LevelGrammar(this.layout)],
+      });
+      return out.map((list) => list.flatMap((g) => (g.code === undefined ? [] : [{ code: g.code, score: g.score }])));
+    } finally {
+      session.dispose();
+    }
   }
 
   async score(history: readonly Code[], candidates: readonly Code[]): Promise<number[]> {
@@ -135,12 +151,12 @@ export class ModelDecoder implements BundleDecoder {
     const session = await this.model.begin([history]);
     try {
       const logits = await session.next(rows);
-      const lse = logits.map(logSumExp);
+      for (const row of logits) logSoftmaxInPlace(row);
       return candidates.map((c) => {
         let s = 0;
         for (let l = 0; l < L; l++) {
           const r = rowIndex.get(codeKey(c.slice(0, l))) as number;
-          s += ((logits[r] as Float32Array)[this.layout.token(l, c[l] as number)] as number) - (lse[r] as number);
+          s += (logits[r] as Float32Array)[this.layout.token(l, c[l] as number)] as number;
         }
         return s;
       });
@@ -151,46 +167,5 @@ export class ModelDecoder implements BundleDecoder {
 
   dispose(): void {
     this.model.dispose();
-  }
-
-  /** Beam search where `allowed(user, prefixValues)` lists the values the next level may take. */
-  private async search(
-    histories: readonly (readonly Code[])[],
-    opts: BeamOptions,
-    allowed: (user: number, values: readonly number[]) => readonly number[],
-  ): Promise<ScoredCode[][]> {
-    const width = Math.max(opts.beamWidth, opts.k);
-    const L = this.layout.levels;
-    let beams: Beam[][] = histories.map(() => [{ values: [], score: 0 }]);
-    if (histories.length === 0) return [];
-    const session: DecodingSession = await this.model.begin(histories);
-    try {
-      for (let l = 0; l < L; l++) {
-        const rows: BeamRow[] = [];
-        const owners: [number, Beam][] = [];
-        beams.forEach((bs, u) => {
-          for (const b of bs) {
-            rows.push({ user: u, prefix: this.layout.tokens(b.values) });
-            owners.push([u, b]);
-          }
-        });
-        if (rows.length === 0) break;
-        const logits = await session.next(rows);
-        const cands: Beam[][] = histories.map(() => []);
-        owners.forEach(([u, b], r) => {
-          const row = logits[r] as Float32Array;
-          const lse = logSumExp(row);
-          for (const v of allowed(u, b.values)) {
-            const s = b.score + (row[this.layout.token(l, v)] as number) - lse;
-            if (Number.isNaN(s)) continue;
-            (cands[u] as Beam[]).push({ values: [...b.values, v], score: s });
-          }
-        });
-        beams = cands.map((c) => topN(c, l === L - 1 ? opts.k : width));
-      }
-    } finally {
-      session.dispose();
-    }
-    return beams.map((bs) => bs.filter((b) => b.values.length === L).map((b) => ({ code: b.values, score: b.score })));
   }
 }

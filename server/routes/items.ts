@@ -74,15 +74,13 @@ export async function itemRoutes(app: FastifyInstance): Promise<void> {
             `cursor "${req.query.cursor}" is not a full code; pass nextCursor back unchanged`,
           );
         }
-        const items = cat.itemsUnder(values, limit + 1, after);
-        const page = items.slice(0, limit);
-        const last = page[page.length - 1];
+        const page = cat.itemsUnder(values, limit, after);
         return {
           bundle: b.name,
           prefix: values,
           total: cat.countUnder(values),
-          items: page,
-          ...(items.length > limit && last ? { nextCursor: formatCode(last.code) } : {}),
+          items: page.items,
+          ...(page.next ? { nextCursor: formatCode(page.next) } : {}),
         };
       }),
   );
