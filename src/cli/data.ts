@@ -7,6 +7,7 @@ import {
   DATA_FORMATS,
   type DataFormat,
   type DatasetStats,
+  DEFAULT_SYNTHETIC_SEED,
   datasetStats,
   downloadDataset,
   downloadNames,
@@ -109,7 +110,7 @@ export const dataSynth: Command = {
   usage: 'semid data synth --out <dir> [--seed n] [--items n] [--users n]',
   options: {
     out: { type: 'string', description: 'output folder (written atomically)' },
-    seed: { type: 'string', description: 'random seed', default: '42' },
+    seed: { type: 'string', description: 'random seed', default: String(DEFAULT_SYNTHETIC_SEED) },
     items: { type: 'string', description: 'catalogue size', default: String(SYNTHETIC_DEFAULTS.items) },
     users: { type: 'string', description: 'number of users', default: String(SYNTHETIC_DEFAULTS.users) },
     topics: { type: 'string', description: 'number of topics', default: String(SYNTHETIC_DEFAULTS.topics) },
@@ -124,7 +125,7 @@ export const dataSynth: Command = {
       );
     }
     const opts = {
-      seed: int(args, 'seed', 42),
+      seed: int(args, 'seed', DEFAULT_SYNTHETIC_SEED),
       items: int(args, 'items', SYNTHETIC_DEFAULTS.items),
       users: int(args, 'users', SYNTHETIC_DEFAULTS.users),
       topics: int(args, 'topics', SYNTHETIC_DEFAULTS.topics),

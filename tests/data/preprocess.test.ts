@@ -113,6 +113,19 @@ describe('duplicates and k-core', () => {
     expect(s.sequences).toEqual([['a', 'b', 'a']]);
     expect(s.report.duplicateRows).toBe(2);
     expect(s.report.warnings[0]).toBe('2 exact duplicate (user, item, timestamp) rows removed');
+    // Duplicates interleaved with other items of the same timestamp.
+    const tie = preprocess(
+      dataset([
+        ['u', 'a', 1],
+        ['u', 'b', 1],
+        ['u', 'a', 1],
+        ['u', 'c', 1],
+        ['u', 'b', 1],
+        ['v', 'a', 1],
+      ]),
+    );
+    expect(tie.sequences).toEqual([['a', 'b', 'c'], ['a']]);
+    expect(tie.report.duplicateRows).toBe(2);
   });
 
   it('iterates the k-core filter until every user and item has >= k interactions', () => {

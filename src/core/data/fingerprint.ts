@@ -11,15 +11,24 @@ import type { SplitData } from '../types.js';
 /** sha256 hex of the catalogue ids and the per-user sequences (users sorted by id). */
 export function datasetFingerprint(split: Pick<SplitData, 'items' | 'users' | 'sequences'>): string {
   const h = createHash('sha256');
-  h.update(`semid-data-v1\nitems ${split.items.length}\n`);
-  for (const it of split.items) h.update(`${JSON.stringify(it.id)}\n`);
+  // Hash in ~1 MB pieces: one update per line is several times slower.
+  let buf = `semid-data-v1\nitems ${split.items.length}\n`;
+  const add = (s: string) => {
+    buf += s;
+    if (buf.length > 1 << 20) {
+      h.update(buf);
+      buf = '';
+    }
+  };
+  for (const it of split.items) add(`${JSON.stringify(it.id)}\n`);
   const order = split.users.map((_, i) => i);
   order.sort((a, b) => {
     const ua = split.users[a] as string;
     const ub = split.users[b] as string;
     return ua < ub ? -1 : ua > ub ? 1 : 0;
   });
-  h.update(`users ${order.length}\n`);
-  for (const u of order) h.update(`${JSON.stringify([split.users[u], split.sequences[u]])}\n`);
+  add(`users ${order.length}\n`);
+  for (const u of order) add(`${JSON.stringify([split.users[u], split.sequences[u]])}\n`);
+  h.update(buf);
   return h.digest('hex');
 }

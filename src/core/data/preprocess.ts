@@ -39,16 +39,8 @@ function checkInt(name: string, v: number | undefined, min: number): void {
 export function buildSequences(ds: Dataset, kcore?: number): Sequences {
   checkInt('kcore', kcore, 0);
   const report: LoadReport = { ...ds.report, warnings: [...ds.report.warnings] };
-  const seen = new Set<string>();
   const byUser = new Map<UserId, { item: ItemId; ts: number }[]>();
-  let duplicates = 0;
   for (const it of ds.interactions) {
-    const key = `${it.user}\u0000${it.item}\u0000${it.timestamp}`;
-    if (seen.has(key)) {
-      duplicates++;
-      continue;
-    }
-    seen.add(key);
     let rows = byUser.get(it.user);
     if (rows === undefined) {
       rows = [];
@@ -56,17 +48,41 @@ export function buildSequences(ds: Dataset, kcore?: number): Sequences {
     }
     rows.push({ item: it.item, ts: it.timestamp });
   }
-  if (duplicates > 0) {
-    report.duplicateRows += duplicates;
-    report.warnings.push(`${duplicates} exact duplicate (user, item, timestamp) rows removed`);
-  }
+  let duplicates = 0;
   let users: UserId[] = [];
   let sequences: ItemId[][] = [];
   for (const [user, rows] of byUser) {
     // Array.prototype.sort is stable (ES2019), so equal timestamps keep file order.
     rows.sort((a, b) => a.ts - b.ts);
+    // Exact duplicates share a timestamp, so they sit in the same run of equal timestamps: keep the first.
+    const seq: ItemId[] = [];
+    let runStart = 0;
+    let runItems: Set<ItemId> | undefined;
+    for (let k = 0; k < rows.length; k++) {
+      const r = rows[k] as { item: ItemId; ts: number };
+      if (k > 0 && r.ts !== (rows[k - 1] as { ts: number }).ts) {
+        runStart = k;
+        runItems = undefined;
+      }
+      if (k > runStart) {
+        if (runItems === undefined) {
+          runItems = new Set();
+          for (let j = runStart; j < k; j++) runItems.add((rows[j] as { item: ItemId }).item);
+        }
+        if (runItems.has(r.item)) {
+          duplicates++;
+          continue;
+        }
+        runItems.add(r.item);
+      }
+      seq.push(r.item);
+    }
     users.push(user);
-    sequences.push(rows.map((r) => r.item));
+    sequences.push(seq);
+  }
+  if (duplicates > 0) {
+    report.duplicateRows += duplicates;
+    report.warnings.push(`${duplicates} exact duplicate (user, item, timestamp) rows removed`);
   }
   let items = ds.items;
   if (kcore !== undefined && kcore > 0) {
