@@ -13,9 +13,11 @@
  * the most recent token) and outputs every decoder layer's cross-attention keys/values; step runs the
  * decoder over [BOS, prefix...].
  */
+import { join } from 'node:path';
 import { TokenLayout } from '../../src/core/codes.js';
 import { SemidError } from '../../src/core/errors.js';
-import type { ModelConfig } from '../config.js';
+import { type ModelConfig, resolveModelConfig } from '../config.js';
+import { readModelManifest, readWeights } from '../io.js';
 import { paramSpecs } from '../transformer.js';
 import { type OnnxManifestFields, writeOnnxDir } from './format.js';
 import { GraphBuilder } from './proto.js';
@@ -346,8 +348,29 @@ export function buildGraphs(w: TransformerWeights): OnnxGraphs {
 /**
  * Exports weights to an ONNX directory (written atomically; see docs/ONNX.md), loadable with
  * `OnnxModel.load(outDir)`.
+ * @param source extra informational fields for the manifest's `source`
  */
-export async function exportWeights(w: TransformerWeights, outDir: string): Promise<void> {
+export async function exportWeights(
+  w: TransformerWeights,
+  outDir: string,
+  source: Record<string, unknown> = {},
+): Promise<void> {
   const { encode, step } = buildGraphs(w);
-  await writeOnnxDir(outDir, onnxManifestFields(w.config, w.levelSizes), encode, step);
+  const fields = onnxManifestFields(w.config, w.levelSizes);
+  await writeOnnxDir(outDir, { ...fields, source: { ...fields.source, ...source } }, encode, step);
+}
+
+/**
+ * Exports a saved model directory (models/io.ts format) to ONNX. Reads the weight files directly;
+ * TensorFlow.js is not initialised.
+ * @param outDir defaults to `<modelDir>/onnx`, where `OnnxModel.load(modelDir)` looks; the model's
+ *   createdAt is recorded so the runtime can refuse an export older than the weights next to it
+ * @returns the directory written
+ */
+export async function exportOnnx(modelDir: string, outDir: string = join(modelDir, 'onnx')): Promise<string> {
+  const m = await readModelManifest(modelDir);
+  const config = resolveModelConfig(m.config);
+  const values = await readWeights(modelDir, m.params);
+  await exportWeights({ config, levelSizes: m.levelSizes, values }, outDir, { modelCreatedAt: m.createdAt });
+  return outDir;
 }

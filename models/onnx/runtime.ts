@@ -23,6 +23,12 @@ import { layoutHistories, ONNX_KIND, type OnnxManifest } from './format.js';
 export interface OnnxModelOptions {
   /** onnxruntime intra-op threads (default 2, the machine's cores). */
   intraOpNumThreads?: number;
+  /**
+   * Whether onnxruntime's intra-op threads busy-wait for work (onnxruntime's own default). Default
+   * false here: the graphs are small, so spinning gains little, and on a shared machine a spinning
+   * thread that loses its core stalls a whole step (measured in docs/parts/onnx.md).
+   */
+  spinning?: boolean;
 }
 
 /** A GenerativeModel running an exported ONNX directory in onnxruntime-node. */
@@ -48,14 +54,17 @@ export class OnnxModel implements GenerativeModel {
    * @throws SEMID_ERR_ARTIFACT_MISSING / _CORRUPT / _VERSION for a missing or unreadable export.
    */
   static async load(dir: string, opts: OnnxModelOptions = {}): Promise<OnnxModel> {
-    const onnxDir = existsSync(join(dir, 'onnx', 'manifest.json')) ? join(dir, 'onnx') : dir;
+    const nested = existsSync(join(dir, 'onnx', 'manifest.json'));
+    const onnxDir = nested ? join(dir, 'onnx') : dir;
     const m = await readManifest<OnnxManifest>(onnxDir, ONNX_KIND);
     checkManifest(m, onnxDir);
+    if (nested) await checkFresh(dir, m);
     const sessionOpts: ort.InferenceSession.SessionOptions = {
       intraOpNumThreads: opts.intraOpNumThreads ?? 2,
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
+      extra: { session: { intra_op: { allow_spinning: opts.spinning === true ? '1' : '0' } } },
     };
     const open = async (file: string) => {
       const path = join(onnxDir, file);
@@ -176,6 +185,31 @@ class OnnxSession implements DecodingSession {
 
   dispose(): void {
     this.cache = undefined;
+  }
+}
+
+/**
+ * An export inside a model directory must come from that directory's weights: when both manifests
+ * record the model's createdAt, they must agree (a re-trained model next to an old export is refused).
+ */
+async function checkFresh(modelDir: string, m: OnnxManifest): Promise<void> {
+  const exported = m.source?.modelCreatedAt;
+  if (typeof exported !== 'string') return;
+  let model: { kind?: unknown; createdAt?: unknown } | undefined;
+  try {
+    model = JSON.parse(await readFile(join(modelDir, 'manifest.json'), 'utf8')) as {
+      kind?: unknown;
+      createdAt?: unknown;
+    };
+  } catch {
+    return; // no readable manifest next to the export: nothing to compare with
+  }
+  if (model?.kind === 'model' && typeof model.createdAt === 'string' && model.createdAt !== exported) {
+    throw new SemidError(
+      'SEMID_ERR_ARTIFACT_VERSION',
+      `${modelDir}/onnx was exported from the model saved at ${exported}, but ${modelDir} holds a model saved at ` +
+        `${model.createdAt}; re-run the ONNX export`,
+    );
   }
 }
 

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveModelConfig } from '../../../models/config.js';
-import { exportWeights } from '../../../models/onnx/export.js';
+import { saveModel } from '../../../models/io.js';
+import { exportOnnx, exportWeights } from '../../../models/onnx/export.js';
 import { OnnxModel } from '../../../models/onnx/runtime.js';
 import { CodeTransformer, paramSpecs } from '../../../models/transformer.js';
 import { TokenLayout } from '../../../src/core/codes.js';
@@ -158,5 +159,48 @@ describe.each(CASES)('ONNX export parity ($arch, tiedHead $tiedHead)', ({ arch, 
         expect(Math.abs(r.score - (rb[i]?.[j]?.score as number))).toBeLessThan(TOL * levelSizes.length);
       });
     });
+  });
+});
+
+describe('exportOnnx from a saved model directory', () => {
+  it('exports next to the weights, loads through the model dir, and refuses a stale export', async () => {
+    await initTf();
+    const before = tf.memory().numTensors;
+    const dir = await mkdtemp(join(tmpdir(), 'semid-onnx-save-'));
+    try {
+      const cfg = resolveModelConfig({ dModel: 8, layers: 1, heads: 2, ffn: 8, maxHistory: 3, dropout: 0 });
+      const m = CodeTransformer.fromValues(cfg, levelSizes, randomValues(cfg, 3));
+      const modelDir = join(dir, 'model');
+      await saveModel(modelDir, m);
+      expect(await exportOnnx(modelDir)).toBe(join(modelDir, 'onnx'));
+      const onnx = await OnnxModel.load(modelDir, { intraOpNumThreads: 1 });
+      const h: Code[][] = [
+        [
+          [1, 2, 0],
+          [3, 4, 2],
+        ],
+      ];
+      const [a, b] = [await m.begin(h), await onnx.begin(h)];
+      const rows: BeamRow[] = [{ user: 0, prefix: [layout.token(0, 2)] }];
+      expect(maxDiff(await a.next(rows), await b.next(rows))).toBeLessThan(TOL);
+      a.dispose();
+      b.dispose();
+      onnx.dispose();
+      // a re-saved model (new createdAt) next to the old export
+      const stale = join(dir, 'onnx-old');
+      await exportOnnx(modelDir, stale);
+      await new Promise((r) => setTimeout(r, 5));
+      await saveModel(modelDir, m, {
+        fill: async (tmp) => {
+          const { cp } = await import('node:fs/promises');
+          await cp(stale, join(tmp, 'onnx'), { recursive: true });
+        },
+      });
+      await expect(OnnxModel.load(modelDir)).rejects.toMatchObject({ code: 'SEMID_ERR_ARTIFACT_VERSION' });
+      m.dispose();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    expect(tf.memory().numTensors).toBe(before);
   });
 });
