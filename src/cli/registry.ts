@@ -3,5 +3,6 @@ import type { Command } from './command.js';
 import { DATA_COMMANDS } from './data.js';
 import { evalCommand } from './eval.js';
 import { INDEX_COMMANDS } from './index-cmd.js';
+import { serveCommand } from './serve.js';
 
-export const COMMANDS: readonly Command[] = [...DATA_COMMANDS, ...INDEX_COMMANDS, evalCommand];
+export const COMMANDS: readonly Command[] = [...DATA_COMMANDS, ...INDEX_COMMANDS, evalCommand, serveCommand];
