@@ -2,11 +2,13 @@
  * `semid eval`: evaluates a trained model (or a baseline) under the standard protocol and prints
  * Recall/NDCG@{5,10,20}, coverage, head/tail slices and, on request, the invalid-code rate.
  */
-import { loadSplit } from '../core/data/index.js';
+import { existsSync } from 'node:fs';
+import { datasetFingerprint, loadSplit } from '../core/data/index.js';
 import { SemidError } from '../core/errors.js';
+import type { GenerativeModel } from '../core/model.js';
 import type { SplitData } from '../core/types.js';
 import { mostPopular } from '../eval/baselines.js';
-import { type EvalResult, evaluateRanker } from '../eval/evaluate.js';
+import { type EvalResult, evaluate, evaluateRanker } from '../eval/evaluate.js';
 import { type Command, int, log, type ParsedArgs, str } from './command.js';
 
 /** Baselines `semid eval --baseline` runs. */
@@ -81,14 +83,99 @@ async function runBaseline(name: BaselineName, split: SplitData, which: 'valid' 
   });
 }
 
+/** Runtimes a model can be evaluated with. */
+export const RUNTIMES = ['tfjs', 'onnx'] as const;
+
+/**
+ * Loads a model directory with the chosen runtime (onnx reads the export in `<dir>/onnx`). The
+ * runtimes are imported lazily, so other commands never load TensorFlow.js or onnxruntime.
+ */
+async function openModel(dir: string, runtime: (typeof RUNTIMES)[number]): Promise<GenerativeModel> {
+  if (runtime === 'onnx') {
+    const { OnnxModel } = await import('../../models/onnx/runtime.js');
+    return OnnxModel.load(dir);
+  }
+  const { initTf } = await import('../core/tf.js');
+  await initTf();
+  const { loadModel } = await import('../../models/io.js');
+  return loadModel(dir);
+}
+
+async function runModel(modelDir: string, which: 'valid' | 'test', args: ParsedArgs) {
+  const runtime = str(args, 'runtime') ?? 'tfjs';
+  if (!(RUNTIMES as readonly string[]).includes(runtime)) {
+    throw new SemidError('SEMID_ERR_BAD_INPUT', `--runtime must be one of ${RUNTIMES.join(', ')}, got "${runtime}"`);
+  }
+  const { readModelManifest } = await import('../../models/io.js');
+  const manifest = await readModelManifest(modelDir);
+  const indexDir = str(args, 'index') ?? manifest.index;
+  if (indexDir === undefined || !existsSync(indexDir)) {
+    throw new SemidError(
+      'SEMID_ERR_ARTIFACT_MISSING',
+      `the index of model ${modelDir} ${indexDir === undefined ? 'is not recorded in its manifest' : `was not found at ${indexDir}`}; pass --index <dir>`,
+    );
+  }
+  const trainedOn = manifest.training?.data;
+  const data = str(args, 'data') ?? (typeof trainedOn === 'string' ? trainedOn : undefined);
+  if (data === undefined) {
+    throw new SemidError(
+      'SEMID_ERR_BAD_INPUT',
+      `model ${modelDir} does not record its dataset; pass --data <dir|spec>`,
+    );
+  }
+  log(`[eval] loading ${data} and the index ${indexDir}`);
+  const { loadIndex } = await import('../../indexer/artifact.js');
+  const [split, index] = await Promise.all([loadSplit(data), loadIndex(indexDir, { encoder: false })]);
+  const fp = index.manifest.dataset?.fingerprint;
+  if (typeof fp === 'string' && fp !== datasetFingerprint(split)) {
+    throw new SemidError(
+      'SEMID_ERR_BAD_INPUT',
+      `the index ${indexDir} was built on a different dataset (${index.manifest.dataset.name}) than ${data}; evaluate on the data the index and model were built from`,
+    );
+  }
+  log(`[eval] loading the model (${runtime})`);
+  const model = await openModel(modelDir, runtime as (typeof RUNTIMES)[number]);
+  try {
+    const result = await evaluate({
+      model,
+      table: index.table,
+      examples: split[which],
+      ks: parseKs(str(args, 'ks')),
+      beamWidth: int(args, 'beam', 20),
+      batchSize: int(args, 'batch', 64),
+      excludeHistory: args.values['exclude-history'] === true,
+      invalidRate: args.values['invalid-rate'] === true,
+      trainSequences: split.trainSequences,
+      dumpRecs: str(args, 'dump-recs'),
+      progress: 'eval',
+    });
+    return { split, result, extra: { model: modelDir, runtime, index: indexDir, scheme: index.manifest.scheme } };
+  } finally {
+    model.dispose();
+  }
+}
+
 /** `semid eval`. */
 export const evalCommand: Command = {
   name: 'eval',
   summary: 'evaluate a model or a baseline: Recall/NDCG@{5,10,20}, coverage, head/tail slices',
-  usage: 'semid eval --baseline most-popular --data <dir|spec> [--split valid|test] [--json] [--dump-recs <file>]',
+  usage:
+    'semid eval --model <dir> [--data <dir|spec>] [--index <dir>] [--split valid|test] [--beam 20] [--runtime tfjs|onnx] [--json] [--dump-recs <file>]\n' +
+    '       semid eval --baseline most-popular --data <dir|spec> [--split valid|test] [--json] [--dump-recs <file>]',
   options: {
+    model: { type: 'string', description: 'trained model directory (from semid train)' },
+    index: { type: 'string', description: "index directory (default: the one in the model's manifest)" },
+    runtime: { type: 'string', description: `runtime for the model: ${RUNTIMES.join(', ')}`, default: 'tfjs' },
+    beam: { type: 'string', description: 'beam width (at least the largest k is used)', default: '20' },
+    'invalid-rate': {
+      type: 'boolean',
+      description: 'also decode without the trie and report how many generated codes are no item',
+    },
     baseline: { type: 'string', description: `evaluate a baseline instead of a model: ${BASELINES.join(', ')}` },
-    data: { type: 'string', description: 'dataset directory or spec (e.g. ../shared/data/beauty, synthetic)' },
+    data: {
+      type: 'string',
+      description: "dataset directory or spec (e.g. ../shared/data/beauty, synthetic); default: the model's",
+    },
     split: { type: 'string', description: 'valid (model selection) or test (the report)', default: 'test' },
     ks: { type: 'string', description: 'cut-offs, comma-separated', default: '5,10,20' },
     batch: { type: 'string', description: 'users per model call' },
@@ -102,24 +189,33 @@ export const evalCommand: Command = {
   async run(args) {
     const which = splitFlag(str(args, 'split'));
     const baseline = str(args, 'baseline');
-    if (baseline === undefined) {
-      throw new SemidError('SEMID_ERR_BAD_INPUT', 'semid eval: give --baseline most-popular (and --data)');
+    const modelDir = str(args, 'model');
+    if ((baseline === undefined) === (modelDir === undefined)) {
+      throw new SemidError('SEMID_ERR_BAD_INPUT', 'semid eval: give either --model <dir> or --baseline most-popular');
     }
-    if (!(BASELINES as readonly string[]).includes(baseline)) {
-      throw new SemidError(
-        'SEMID_ERR_BAD_INPUT',
-        `--baseline must be one of ${BASELINES.join(', ')}, got "${baseline}"`,
-      );
-    }
-    const data = str(args, 'data');
-    if (data === undefined) throw new SemidError('SEMID_ERR_BAD_INPUT', 'semid eval --baseline: --data is required');
-    log(`[eval] loading ${data}`);
-    const split = await loadSplit(data);
-    const r = await runBaseline(baseline as BaselineName, split, which, args);
-    if (args.values.json === true) {
-      process.stdout.write(`${JSON.stringify({ dataset: split.name, split: which, baseline, ...r })}\n`);
+    let out: { split: SplitData; result: EvalResult; extra: Record<string, string> };
+    if (modelDir !== undefined) {
+      out = await runModel(modelDir, which, args);
     } else {
-      process.stdout.write(`${formatResult(`${baseline} on ${split.name} (${which})`, r)}\n`);
+      if (!(BASELINES as readonly string[]).includes(baseline as string)) {
+        throw new SemidError(
+          'SEMID_ERR_BAD_INPUT',
+          `--baseline must be one of ${BASELINES.join(', ')}, got "${baseline}"`,
+        );
+      }
+      const data = str(args, 'data');
+      if (data === undefined) throw new SemidError('SEMID_ERR_BAD_INPUT', 'semid eval --baseline: --data is required');
+      log(`[eval] loading ${data}`);
+      const split = await loadSplit(data);
+      const result = await runBaseline(baseline as BaselineName, split, which, args);
+      out = { split, result, extra: { baseline: baseline as string } };
+    }
+    const { split, result, extra } = out;
+    if (args.values.json === true) {
+      process.stdout.write(`${JSON.stringify({ dataset: split.name, split: which, ...extra, ...result })}\n`);
+    } else {
+      const what = extra.baseline ?? `${extra.scheme} model ${extra.model} (${extra.runtime})`;
+      process.stdout.write(`${formatResult(`${what} on ${split.name} (${which})`, result)}\n`);
     }
     return 0;
   },
