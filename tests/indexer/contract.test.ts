@@ -1,0 +1,202 @@
+/**
+ * The one contract every indexing scheme in SCHEMES passes, on a tiny planted fixture: a bijection
+ * within the level sizes, no collision left, diagnostics in range, determinism under a seed, fitting
+ * on TRAIN sequences only, no leaked tensors, an artifact round trip, and cold-start encoding where
+ * the scheme supports it.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildIndex, encodeNewItems, loadIndex } from '../../indexer/artifact.js';
+import { SCHEMES } from '../../indexer/registry.js';
+import type { Diagnostics, FittedIndex, SchemeName } from '../../indexer/types.js';
+import { createRng } from '../../src/core/rng.js';
+import { initTf, tf } from '../../src/core/tf.js';
+import type { Item, SplitData } from '../../src/core/types.js';
+import { tinySplit, withOtherTargets } from './fixture.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'semid-contract-'));
+const importPath = join(dir, 'published.index.json');
+
+/** Small configs for the tiny fixture; a scheme without an entry runs with its defaults. */
+const CASES: Partial<Record<SchemeName, { label: string; config: Record<string, unknown> }[]>> = {
+  random: [
+    { label: 'dedup-level', config: { levels: 2, size: 8 } },
+    { label: 'sinkhorn', config: { levels: 2, size: 8, collisions: 'sinkhorn' } },
+    { label: 'report', config: { levels: 2, size: 8, collisions: 'report' } },
+  ],
+  sequential: [{ label: 'base 4', config: { base: 4 } }],
+  collaborative: [{ label: 'N=4 k=6', config: { clusters: 4, maxLeaf: 6 } }],
+  hybrid: [
+    { label: 'cid+iid', config: { variant: 'cid+iid', clusters: 4, maxLeaf: 6 } },
+    { label: 'text+cid', config: { variant: 'text+cid', clusters: 3, maxLeaf: 5, prefixClusters: 4, textDim: 8 } },
+    {
+      label: 'rq-fused',
+      config: { variant: 'rq-fused', rqLevels: 2, rqSize: 8, textDim: 8, collabDim: 4, collisions: 'sinkhorn' },
+    },
+  ],
+  imported: [{ label: 'letter format', config: { path: importPath } }],
+  rqkmeans: [{ label: 'small', config: { levelSizes: [4, 4], dim: 8 } }],
+  rqvae: [{ label: 'small', config: { levelSizes: [4, 4], dim: 8, epochs: 2 } }],
+  letter: [{ label: 'small', config: { levelSizes: [4, 4], dim: 8, epochs: 2 } }],
+};
+
+/** Schemes whose codes are random draws: a different seed must give a different table. */
+const RANDOM_SCHEMES: readonly string[] = ['random'];
+/** Schemes that use no randomness at all: any seed gives the same table. */
+const SEED_FREE: readonly string[] = ['sequential', 'atomic', 'title', 'category', 'keywords', 'imported'];
+
+let split: SplitData;
+
+beforeAll(async () => {
+  await initTf();
+  split = tinySplit();
+  // A published index in the LETTER format keyed by item position, with planted collisions.
+  const published: Record<string, string[]> = {};
+  split.items.forEach((_, i) => {
+    published[String(i)] = [`<a_${i % 4}>`, `<b_${Math.floor(i / 4) % 8}>`, `<c_${i % 3 === 0 ? 0 : i % 5}>`];
+  });
+  writeFileSync(importPath, JSON.stringify(published));
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const tableJson = (f: { table: { toJSON(): unknown } }) => JSON.stringify(f.table.toJSON());
+
+async function fitScheme(
+  name: string,
+  config: Record<string, unknown>,
+  seed: number,
+  s: SplitData = split,
+): Promise<FittedIndex> {
+  const scheme = (SCHEMES as Record<string, (typeof SCHEMES)[keyof typeof SCHEMES]>)[name]!;
+  const c = scheme.resolve(config as never);
+  return scheme.fit({ items: s.items, trainSequences: s.trainSequences, rng: createRng(seed) }, c as never);
+}
+
+function checkDiagnostics(d: Diagnostics, n: number, levels: number): void {
+  expect(d.items).toBe(n);
+  expect(d.collisionsAfter).toBe(0);
+  expect(d.levels).toHaveLength(levels);
+  for (const l of d.levels) {
+    expect(l.used).toBeGreaterThanOrEqual(1);
+    expect(l.used).toBeLessThanOrEqual(l.size);
+    expect(l.utilization).toBeCloseTo(l.used / l.size, 12);
+    expect(l.perplexity).toBeGreaterThanOrEqual(1 - 1e-9);
+    expect(l.perplexity).toBeLessThanOrEqual(l.used + 1e-9);
+  }
+  expect(d.collisionRateBefore).toBeGreaterThanOrEqual(0);
+  expect(d.collisionRateBefore).toBeLessThanOrEqual(1);
+  expect(d.maxItemsPerCode).toBeGreaterThanOrEqual(1);
+  expect(d.dedupShare).toBeGreaterThanOrEqual(0);
+  expect(d.dedupShare).toBeLessThanOrEqual(d.collisionRateBefore + 1e-12);
+  expect(d.buildSeconds).toBeGreaterThanOrEqual(0);
+  if (d.prefixCoherence !== undefined) {
+    expect(d.prefixCoherence).toBeGreaterThanOrEqual(0);
+    expect(d.prefixCoherence).toBeLessThanOrEqual(1);
+  }
+  if (d.reconstructionError !== undefined) expect(d.reconstructionError).toBeGreaterThanOrEqual(0);
+}
+
+const cases = Object.keys(SCHEMES).flatMap((name) =>
+  (CASES[name as SchemeName] ?? [{ label: 'defaults', config: {} }]).map((c) => ({ name, ...c })),
+);
+
+describe.each(cases)('scheme $name ($label)', ({ name, config }) => {
+  it('gives a bijection within the level sizes, with valid diagnostics', async () => {
+    const before = tf.memory().numTensors;
+    const f = await fitScheme(name, config, 1);
+    expect(tf.memory().numTensors).toBe(before);
+    const { table, diagnostics } = f;
+    expect(table.size).toBe(split.items.length);
+    const seen = new Set<string>();
+    for (const it of split.items) {
+      const code = table.encode(it.id);
+      expect(code, it.id).toBeDefined();
+      expect(code).toHaveLength(table.levelSizes.length);
+      code!.forEach((v, l) => {
+        expect(Number.isInteger(v) && v >= 0 && v < table.levelSizes[l]!).toBe(true);
+      });
+      expect(table.decode(code!)).toBe(it.id);
+      seen.add(code!.join(','));
+    }
+    expect(seen.size).toBe(split.items.length);
+    checkDiagnostics(diagnostics, split.items.length, table.levelSizes.length);
+  });
+
+  it('gives the same table for the same seed', async () => {
+    expect(tableJson(await fitScheme(name, config, 5))).toBe(tableJson(await fitScheme(name, config, 5)));
+  });
+
+  it.runIf(RANDOM_SCHEMES.includes(name))('gives a different table for a different seed', async () => {
+    expect(tableJson(await fitScheme(name, config, 5))).not.toBe(tableJson(await fitScheme(name, config, 6)));
+  });
+
+  it.runIf(SEED_FREE.includes(name))('does not depend on the seed', async () => {
+    expect(tableJson(await fitScheme(name, config, 5))).toBe(tableJson(await fitScheme(name, config, 6)));
+  });
+
+  it('fits on train sequences only: other valid/test targets give the same index', async () => {
+    const a = await buildIndex({ scheme: name as SchemeName, split, config, seed: 3, out: join(dir, `${name}-a`) });
+    const b = await buildIndex({
+      scheme: name as SchemeName,
+      split: withOtherTargets(split),
+      config,
+      seed: 3,
+      out: join(dir, `${name}-b`),
+    });
+    expect(JSON.stringify(b.table.toJSON())).toBe(JSON.stringify(a.table.toJSON()));
+    expect(b.manifest.dataset.fingerprint).not.toBe(a.manifest.dataset.fingerprint);
+  });
+
+  it('round-trips through the artifact and encodes new items when it can', async () => {
+    const out = join(dir, `${name}-rt`);
+    const built = await buildIndex({ scheme: name as SchemeName, split, config, seed: 9, out });
+    const before = tf.memory().numTensors;
+    const loaded = await loadIndex(out);
+    expect(loaded.manifest.scheme).toBe(name);
+    expect(loaded.manifest.seed).toBe(9);
+    expect(loaded.manifest.levelSizes).toEqual([...built.table.levelSizes]);
+    expect(JSON.stringify(loaded.table.toJSON())).toBe(JSON.stringify(built.table.toJSON()));
+    expect(loaded.diagnostics).toEqual(built.diagnostics);
+    if (!loaded.manifest.hasEncoder) {
+      await expect(encodeNewItems(loaded, [{ id: 'fresh', title: 'x' }])).rejects.toMatchObject({
+        code: 'SEMID_ERR_BAD_INPUT',
+      });
+      return;
+    }
+    const src = split.items[3] as Item;
+    const fresh: Item = { ...src, id: 'fresh-item' };
+    const { results, table } = await encodeNewItems(loaded, [fresh, src]);
+    expect(results[0]).toMatchObject({ item: 'fresh-item', status: 'ok' });
+    expect(results[0]!.code!.slice(0, results[0]!.prefix.length)).toEqual(results[0]!.prefix);
+    expect(results[1]).toMatchObject({ item: src.id, status: 'exists', code: loaded.table.encode(src.id) });
+    expect(table.size).toBe(split.items.length + 1);
+    expect(table.decode(results[0]!.code!)).toBe('fresh-item');
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('contract coverage', () => {
+  it('runs every registered scheme', () => {
+    expect(new Set(cases.map((c) => c.name))).toEqual(new Set(Object.keys(SCHEMES)));
+  });
+
+  it('the random and imported cases exercise collision handling', async () => {
+    for (const c of cases.filter((x) => x.name === 'random' || x.name === 'imported')) {
+      const f = await fitScheme(c.name, c.config, 1);
+      expect(f.diagnostics.collisionRateBefore, c.label).toBeGreaterThan(0);
+      expect(f.diagnostics.collisionsAfter).toBe(0);
+    }
+  });
+
+  it('sequential numbers the item seen only in valid/test targets last', async () => {
+    const f = await fitScheme('sequential', { base: 4 }, 1);
+    const last = [...f.table.entries()].sort((a, b) => (a[1].join(',') < b[1].join(',') ? 1 : -1))[0];
+    const leak = f.table.encode('leak')!;
+    // Codes are fixed-length base-4 digits, so lexicographic order is numeric order.
+    expect(leak.join(',')).toBe(last![1].join(','));
+    expect(f.diagnostics.unseenItems).toBe(1);
+  });
+});
