@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type ManifestBase,
@@ -124,7 +125,10 @@ export async function buildIndex(
     hasEncoder: Boolean(scheme.loadEncoder && fitted.saveState),
   };
   await writeDirAtomic(o.out, async (tmp) => {
-    if (fitted.saveState) await fitted.saveState(join(tmp, 'state'));
+    if (fitted.saveState) {
+      await mkdir(join(tmp, 'state'));
+      await fitted.saveState(join(tmp, 'state'));
+    }
     await writeJson(join(tmp, 'codes.json'), table.toJSON());
     await writeJson(join(tmp, 'diagnostics.json'), diagnostics);
     await writeJson(join(tmp, 'manifest.json'), manifest);

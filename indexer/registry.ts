@@ -10,6 +10,7 @@ import { hybrid } from './hybrid.js';
 import { imported } from './imported.js';
 import { keywords } from './keywords.js';
 import { random } from './random.js';
+import { rqkmeans } from './rqkmeans.js';
 import { sequential } from './sequential.js';
 import { title } from './title.js';
 import type { IndexingScheme, SchemeName } from './types.js';
@@ -23,6 +24,7 @@ export const SCHEMES = {
   category,
   keywords,
   collaborative,
+  rqkmeans,
   hybrid,
   imported,
 } satisfies Partial<Record<SchemeName, IndexingScheme<any>>>;

@@ -37,7 +37,10 @@ const CASES: Partial<Record<SchemeName, { label: string; config: Record<string, 
     },
   ],
   imported: [{ label: 'letter format', config: { path: importPath } }],
-  rqkmeans: [{ label: 'small', config: { levelSizes: [4, 4], dim: 8 } }],
+  rqkmeans: [
+    { label: 'plain', config: { levels: 2, size: 4, textDim: 8 } },
+    { label: 'balanced sinkhorn', config: { levels: 2, size: 4, textDim: 8, balanced: true, collisions: 'sinkhorn' } },
+  ],
   rqvae: [{ label: 'small', config: { levelSizes: [4, 4], dim: 8, epochs: 2 } }],
   letter: [{ label: 'small', config: { levelSizes: [4, 4], dim: 8, epochs: 2 } }],
 };
