@@ -88,8 +88,7 @@ interface Dense {
 const stopGradient = tf.customGrad(((x: tf.Tensor) => ({
   value: tf.clone(x),
   gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
-  // biome-ignore lint/suspicious/noExplicitAny: tf.customGrad's typing cannot express a one-input function.
-})) as any) as (x: tf.Tensor) => tf.Tensor;
+})) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor) => tf.Tensor;
 
 /** Row-wise L2 normalisation of [B, D]. */
 function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {
@@ -140,8 +139,19 @@ export function rms(x: Float32Array): number {
   return r > 0 ? r : 1;
 }
 
+/** One dense layer's weights as plain arrays. */
+export interface DenseWeights {
+  /** [rows, cols] float32, row-major. */
+  w: Float32Array;
+  /** [cols] float32. */
+  b: Float32Array;
+  rows: number;
+  cols: number;
+}
+
 /**
- * A trained encoder + codebooks: maps item vectors to codes. Owns tensors: call `dispose()`.
+ * A trained encoder + codebooks as plain arrays: maps item vectors to codes. Holds no tensors (they
+ * are created inside tf.tidy per call), so it needs no dispose.
  */
 export class RqVaeEncoder {
   readonly inputDim: number;
@@ -149,18 +159,33 @@ export class RqVaeEncoder {
   readonly levelSizes: readonly number[];
   /** Inputs are divided by this before the encoder. */
   readonly inputScale: number;
-  private readonly layers: { w: tf.Tensor; b: tf.Tensor }[];
-  private readonly codebooks: tf.Tensor2D[];
+  readonly layers: readonly DenseWeights[];
+  /** One [levelSizes[l], latentDim] float32 codebook per level. */
+  readonly codebooks: readonly Float32Array[];
 
-  /** Takes ownership of the tensors. */
   constructor(
     inputDim: number,
     latentDim: number,
     levelSizes: readonly number[],
     inputScale: number,
-    layers: { w: tf.Tensor; b: tf.Tensor }[],
-    codebooks: tf.Tensor2D[],
+    layers: readonly DenseWeights[],
+    codebooks: readonly Float32Array[],
   ) {
+    const bad =
+      layers.length === 0 ||
+      layers[0]?.rows !== inputDim ||
+      layers[layers.length - 1]?.cols !== latentDim ||
+      layers.some(
+        (l, i) => l.w.length !== l.rows * l.cols || l.b.length !== l.cols || (i > 0 && layers[i - 1]?.cols !== l.rows),
+      ) ||
+      codebooks.length !== levelSizes.length ||
+      codebooks.some((c, l) => c.length !== (levelSizes[l] as number) * latentDim);
+    if (bad) {
+      throw new SemidError(
+        'SEMID_ERR_ARTIFACT_CORRUPT',
+        `RQ-VAE encoder weights do not fit together (input ${inputDim}, latent ${latentDim}, layers ${layers.map((l) => `${l.rows}x${l.cols}`).join(' -> ')}, codebooks ${codebooks.length} for ${levelSizes.length} levels)`,
+      );
+    }
     this.inputDim = inputDim;
     this.latentDim = latentDim;
     this.levelSizes = [...levelSizes];
@@ -174,17 +199,23 @@ export class RqVaeEncoder {
    * @returns [n, latentDim] float32.
    */
   latents(x: Float32Array, n: number): Float32Array {
-    this.checkInput(x, n);
+    if (x.length !== n * this.inputDim) {
+      throw new SemidError(
+        'SEMID_ERR_BAD_INPUT',
+        `RQ-VAE encoder expects [n, ${this.inputDim}] vectors (the dimension it was trained on), got length ${x.length} for n=${n}`,
+      );
+    }
     const out = new Float32Array(n * this.latentDim);
     const step = 2048;
     for (let s = 0; s < n; s += step) {
       const m = Math.min(step, n - s);
       const z = tf.tidy(() => {
+        const ws = this.layers.map((l) => ({ w: tf.tensor2d(l.w, [l.rows, l.cols]), b: tf.tensor1d(l.b) }));
         const xb = tf.div(
           tf.tensor2d(x.subarray(s * this.inputDim, (s + m) * this.inputDim), [m, this.inputDim]),
           this.inputScale,
         );
-        return mlp(xb as tf.Tensor2D, this.layers);
+        return mlp(xb as tf.Tensor2D, ws);
       });
       out.set(z.dataSync() as Float32Array, s * this.latentDim);
       z.dispose();
@@ -205,7 +236,7 @@ export class RqVaeEncoder {
     let lastDistances: Float32Array = new Float32Array(0);
     for (let l = 0; l < L; l++) {
       const K = this.levelSizes[l] as number;
-      const cb = this.codebooks[l]?.dataSync() as Float32Array;
+      const cb = this.codebooks[l] as Float32Array;
       const dist = sqDistances(res, n, D, cb, K);
       for (let i = 0; i < n; i++) {
         let best = 0;
@@ -232,25 +263,24 @@ export class RqVaeEncoder {
 
   /** Writes `rqvae.json`, `enc<i>_w.f32`, `enc<i>_b.f32` and `codebook<l>.f32` into `dir`. */
   async save(dir: string): Promise<void> {
-    const shapes = this.layers.map((l) => l.w.shape as [number, number]);
     await writeJson(join(dir, 'rqvae.json'), {
       inputDim: this.inputDim,
       latentDim: this.latentDim,
       levelSizes: this.levelSizes,
       inputScale: this.inputScale,
-      layers: shapes,
+      layers: this.layers.map((l) => [l.rows, l.cols]),
     });
     for (let i = 0; i < this.layers.length; i++) {
-      const l = this.layers[i] as { w: tf.Tensor; b: tf.Tensor };
-      await writeF32(join(dir, `enc${i}_w.f32`), l.w.dataSync() as Float32Array);
-      await writeF32(join(dir, `enc${i}_b.f32`), l.b.dataSync() as Float32Array);
+      const l = this.layers[i] as DenseWeights;
+      await writeF32(join(dir, `enc${i}_w.f32`), l.w);
+      await writeF32(join(dir, `enc${i}_b.f32`), l.b);
     }
     for (let l = 0; l < this.codebooks.length; l++) {
-      await writeF32(join(dir, `codebook${l}.f32`), this.codebooks[l]?.dataSync() as Float32Array);
+      await writeF32(join(dir, `codebook${l}.f32`), this.codebooks[l] as Float32Array);
     }
   }
 
-  /** Reads what `save` wrote. */
+  /** Reads what `save` wrote (SEMID_ERR_ARTIFACT_MISSING / _CORRUPT). */
   static async load(dir: string): Promise<RqVaeEncoder> {
     await initTf();
     const m = await readJson<{
@@ -266,41 +296,21 @@ export class RqVaeEncoder {
         `${dir}/rqvae.json needs inputDim, latentDim, levelSizes, inputScale, layers`,
       );
     }
-    const ws: Float32Array[] = [];
-    const bs: Float32Array[] = [];
+    const layers: DenseWeights[] = [];
     for (let i = 0; i < m.layers.length; i++) {
-      const [r, c] = m.layers[i] as [number, number];
-      ws.push(await readF32(join(dir, `enc${i}_w.f32`), r * c));
-      bs.push(await readF32(join(dir, `enc${i}_b.f32`), c));
+      const [rows, cols] = m.layers[i] as [number, number];
+      layers.push({
+        rows,
+        cols,
+        w: await readF32(join(dir, `enc${i}_w.f32`), rows * cols),
+        b: await readF32(join(dir, `enc${i}_b.f32`), cols),
+      });
     }
     const cbs: Float32Array[] = [];
     for (let l = 0; l < m.levelSizes.length; l++) {
       cbs.push(await readF32(join(dir, `codebook${l}.f32`), (m.levelSizes[l] as number) * m.latentDim));
     }
-    const layers = m.layers.map(([r, c], i) => ({
-      w: tf.tensor2d(ws[i] as Float32Array, [r, c]),
-      b: tf.tensor1d(bs[i] as Float32Array),
-    }));
-    const codebooks = m.levelSizes.map((k, l) => tf.tensor2d(cbs[l] as Float32Array, [k, m.latentDim]));
-    return new RqVaeEncoder(m.inputDim, m.latentDim, m.levelSizes, m.inputScale, layers, codebooks);
-  }
-
-  /** Frees the tensors. */
-  dispose(): void {
-    for (const l of this.layers) {
-      l.w.dispose();
-      l.b.dispose();
-    }
-    for (const c of this.codebooks) c.dispose();
-  }
-
-  private checkInput(x: Float32Array, n: number): void {
-    if (x.length !== n * this.inputDim) {
-      throw new SemidError(
-        'SEMID_ERR_BAD_INPUT',
-        `RQ-VAE encoder expects [n, ${this.inputDim}] vectors (the dimension it was trained on), got length ${x.length} for n=${n}`,
-      );
-    }
+    return new RqVaeEncoder(m.inputDim, m.latentDim, m.levelSizes, m.inputScale, layers, cbs);
   }
 }
 
@@ -318,7 +328,7 @@ export interface RqVaeTrainResult {
 
 /**
  * Trains an RQ-VAE (optionally with LETTER's terms) on [n, d] float32 item vectors.
- * Seeded by `rng`; the returned encoder owns tensors (dispose it). Every other tensor is freed.
+ * Seeded by `rng`. Every tensor it creates is freed before it returns.
  */
 export async function trainRqVae(
   data: Float32Array,
@@ -399,7 +409,9 @@ export async function trainRqVae(
           const cb = codebooks[l]?.dataSync() as Float32Array;
           const km = balancedKmeans(cb, K, D, g, rng, { iters: 5 });
           const members: number[][] = Array.from({ length: g }, () => []);
-          km.assign.forEach((c, code) => members[c]?.push(code));
+          km.assign.forEach((c, code) => {
+            members[c]?.push(code);
+          });
           groups.push({ label: km.assign, members });
         }
       }
@@ -573,8 +585,13 @@ export async function trainRqVae(
       D,
       cfg.levelSizes,
       scale,
-      enc.map((l) => ({ w: tf.clone(l.w), b: tf.clone(l.b) })),
-      codebooks.map((c) => tf.clone(c) as tf.Tensor2D),
+      enc.map((l) => ({
+        w: Float32Array.from(l.w.dataSync() as Float32Array),
+        b: Float32Array.from(l.b.dataSync() as Float32Array),
+        rows: l.w.shape[0] as number,
+        cols: l.w.shape[1] as number,
+      })),
+      codebooks.map((c) => Float32Array.from(c.dataSync() as Float32Array)),
     );
     return { encoder, history, reconstructionError, epochsRun: epoch, stoppedByTimeCap };
   } finally {
