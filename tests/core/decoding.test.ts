@@ -331,3 +331,64 @@ describe('beamSearch against brute-force enumeration', () => {
     }
   });
 });
+
+describe('beamSearch guarantees under exclusion and unconstrained exactness', () => {
+  it('returns k allowed items with a beam of only k, however many items are excluded', async () => {
+    for (let seed = 200; seed < 230; seed++) {
+      const rng = createRng(seed);
+      const sizes = [3, 3, 3];
+      const lay = new TokenLayout(sizes);
+      const t = new CodeTrie(sizes);
+      for (let i = 0; t.size < 15 && i < 500; i++) {
+        const code: Code = sizes.map((s) => rng.int(s));
+        if (t.item(code) === undefined) t.add(`it${i}`, code);
+      }
+      const items = [...t.entries()].map(([i]) => i);
+      const excluded = new Set(items.filter(() => rng.next() < 0.6));
+      const k = 1 + rng.int(4);
+      const logits = randomLogits(seed, lay.vocabSize);
+      const [res] = await beamSearch(new TableSession([], logits), 1, {
+        layout: lay,
+        trie: t,
+        beamWidth: k,
+        topK: k,
+        exclude: [excluded],
+      });
+      const allowed = items.length - excluded.size;
+      expect(res).toHaveLength(Math.min(k, allowed));
+      for (const r of res ?? []) expect(excluded.has(r.item)).toBe(false);
+    }
+  });
+
+  it('unconstrained search with a beam covering every token sequence is exact', async () => {
+    const sizes = [2, 2];
+    const lay = new TokenLayout(sizes); // vocab 7 -> 49 two-token sequences
+    const t = new CodeTrie(sizes, [
+      ['p', [0, 1]],
+      ['q', [1, 0]],
+    ]);
+    const logits = randomLogits(9, lay.vocabSize);
+    const all: { tokens: number[]; score: number }[] = [];
+    const r0 = Float32Array.from(logits(0, []));
+    logSoftmaxInPlace(r0);
+    for (let a = 0; a < 7; a++) {
+      const r1 = Float32Array.from(logits(0, [a]));
+      logSoftmaxInPlace(r1);
+      for (let b = 0; b < 7; b++) all.push({ tokens: [a, b], score: (r0[a] as number) + (r1[b] as number) });
+    }
+    all.sort((x, y) => y.score - x.score);
+    const [gen] = await beamSearchUnconstrained(new TableSession([], logits), 1, {
+      layout: lay,
+      trie: t,
+      beamWidth: 49,
+      topK: 10,
+    });
+    expect(gen?.map((g) => g.tokens)).toEqual(all.slice(0, 10).map((x) => x.tokens));
+    for (const g of gen ?? []) {
+      const valid = g.tokens[0] !== undefined && g.tokens[0] >= 3 && g.tokens[0] < 5 && (g.tokens[1] as number) >= 5;
+      const code = valid ? [(g.tokens[0] as number) - 3, (g.tokens[1] as number) - 5] : undefined;
+      expect(g.code).toEqual(code);
+      expect(g.item).toBe(code === undefined ? undefined : t.item(code));
+    }
+  });
+});
