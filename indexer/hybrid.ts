@@ -6,6 +6,7 @@
  *   features/text.ts) are clustered by residual k-means into `prefixLevels` levels of `prefixClusters`
  *   codes; inside every semantic cluster the co-occurrence graph restricted to its items is clustered
  *   recursively (CID); a suffix level numbers the items of each leaf.
+ * Text embeddings are TF-IDF + LSA by default, or external ones (`embeddings`, as for rqkmeans).
  * - `rq-fused`: residual k-means (indexer/quant/residual.ts) over fused embeddings, the L2-normalised
  *   text embedding scaled by sqrt(1 - collabWeight) concatenated with an L2-normalised collaborative
  *   embedding scaled by sqrt(collabWeight). The collaborative embedding is the spectral embedding of
@@ -16,7 +17,8 @@
 import type { Rng } from '../src/core/rng.js';
 import type { Item } from '../src/core/types.js';
 import { CID_DEFAULTS, CID_SPEC, type CidOptions, cidCodes, trainGraph } from './collaborative.js';
-import { textEmbeddings } from './features/text.js';
+import { l2NormalizeRows } from './features/text.js';
+import { type FeatureConfig, featureProblems, itemVectors } from './quant/features.js';
 import { sqDistances } from './quant/kmeans.js';
 import { fitResidualKmeans } from './quant/residual.js';
 import { finalizeCodes } from './shared/collisions.js';
@@ -28,11 +30,9 @@ import type { CollisionMode, IndexingScheme } from './types.js';
 export type HybridVariant = 'cid+iid' | 'text+cid' | 'rq-fused';
 
 /** Config of the hybrid scheme. */
-export interface HybridConfig extends CidOptions {
+export interface HybridConfig extends CidOptions, FeatureConfig {
   /** Which combination. Default cid+iid. */
   variant: HybridVariant;
-  /** Text embedding dimension (TF-IDF + LSA) for text+cid and rq-fused. Default 64. */
-  textDim: number;
   /** text+cid: codes per semantic prefix level. Default 16. */
   prefixClusters: number;
   /** text+cid: semantic prefix levels (residual k-means). Default 1. */
@@ -54,7 +54,12 @@ export interface HybridConfig extends CidOptions {
 const SPEC: ConfigSpec<HybridConfig> = {
   variant: { kind: 'enum', values: ['cid+iid', 'text+cid', 'rq-fused'], doc: 'which combination of codes' },
   ...CID_SPEC,
-  textDim: { kind: 'int', min: 1, max: 4096, doc: 'text embedding dimension (TF-IDF + LSA)' },
+  textDim: { kind: 'int', min: 1, max: 4096, doc: 'text+cid, rq-fused: TF-IDF + LSA text embedding dimension' },
+  embeddings: {
+    kind: 'string',
+    doc: 'text+cid, rq-fused: external item embeddings (.npy with embeddingIds, or .jsonl {id, embedding}) instead of TF-IDF',
+  },
+  embeddingIds: { kind: 'string', doc: 'for a .npy: file with one item id per row' },
   prefixClusters: { kind: 'int', min: 2, max: 65536, doc: 'text+cid: codes per semantic prefix level' },
   prefixLevels: { kind: 'int', min: 1, max: 8, doc: 'text+cid: semantic prefix levels' },
   rqLevels: { kind: 'int', min: 1, max: 16, doc: 'rq-fused: residual k-means levels' },
@@ -83,8 +88,8 @@ function concatScaled(
   return out;
 }
 
-function textPrefix(items: readonly Item[], c: HybridConfig, rng: Rng) {
-  const { embeddings, dim } = textEmbeddings(items, { dim: c.textDim }, rng);
+async function textPrefix(items: readonly Item[], c: HybridConfig, rng: Rng) {
+  const { data: embeddings, dim } = await itemVectors(items, c, rng);
   const sizes = new Array<number>(c.prefixLevels).fill(c.prefixClusters);
   const fit = fitResidualKmeans(embeddings, items.length, dim, { levelSizes: sizes }, rng);
   const L = c.prefixLevels;
@@ -101,6 +106,8 @@ export const hybrid: IndexingScheme<HybridConfig> = {
     variant: 'cid+iid',
     ...CID_DEFAULTS,
     textDim: 64,
+    embeddings: '',
+    embeddingIds: '',
     prefixClusters: 16,
     prefixLevels: 1,
     rqLevels: 3,
@@ -111,7 +118,7 @@ export const hybrid: IndexingScheme<HybridConfig> = {
     collisions: 'dedup-level',
   },
   resolve(partial) {
-    return resolveConfig('hybrid', this.defaults, SPEC, partial);
+    return resolveConfig('hybrid', this.defaults, SPEC, partial, featureProblems);
   },
   async fit(input, c) {
     const startedAt = performance.now();
@@ -134,7 +141,7 @@ export const hybrid: IndexingScheme<HybridConfig> = {
       return { table, diagnostics };
     }
     if (c.variant === 'text+cid') {
-      const prefix = textPrefix(items, c, rng);
+      const prefix = await textPrefix(items, c, rng);
       const groups = new Map<string, number[]>();
       prefix.codes.forEach((p, i) => {
         const k = p.join(',');
@@ -165,7 +172,8 @@ export const hybrid: IndexingScheme<HybridConfig> = {
       return { table, diagnostics };
     }
     // rq-fused
-    const text = textEmbeddings(items, { dim: c.textDim }, rng);
+    const vec = await itemVectors(items, c, rng);
+    const text = { embeddings: l2NormalizeRows(new Float32Array(vec.data), vec.dim), dim: vec.dim };
     const collab = spectralEmbedding(A, Math.min(c.collabDim, n), rng, c.iters);
     const cd = Math.min(c.collabDim, n);
     const fused = concatScaled(

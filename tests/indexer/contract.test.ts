@@ -18,6 +18,7 @@ import { tinySplit, withOtherTargets } from './fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'semid-contract-'));
 const importPath = join(dir, 'published.index.json');
+const embeddingsPath = join(dir, 'items.embeddings.jsonl');
 
 /** Small configs for the tiny fixture; a scheme without an entry runs with its defaults. */
 const CASES: Partial<Record<SchemeName, { label: string; config: Record<string, unknown> }[]>> = {
@@ -61,6 +62,13 @@ beforeAll(async () => {
     published[String(i)] = [`<a_${i % 4}>`, `<b_${Math.floor(i / 4) % 8}>`, `<c_${i % 3 === 0 ? 0 : i % 5}>`];
   });
   writeFileSync(importPath, JSON.stringify(published));
+  // External embeddings (as a user would export from Sentence-T5): one-hot of the item's group plus noise.
+  const rng = createRng(11);
+  const lines = split.items.map((it, i) => {
+    const e = [0, 1, 2, 3].map((g) => (g === Math.floor(i / 15) ? 1 : 0) + 0.1 * rng.normal());
+    return JSON.stringify({ id: it.id, embedding: e });
+  });
+  writeFileSync(embeddingsPath, `${lines.join('\n')}\n`);
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
