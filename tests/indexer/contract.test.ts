@@ -33,6 +33,10 @@ const CASES: Partial<Record<SchemeName, { label: string; config: Record<string, 
     { label: 'cid+iid', config: { variant: 'cid+iid', clusters: 4, maxLeaf: 6 } },
     { label: 'text+cid', config: { variant: 'text+cid', clusters: 3, maxLeaf: 5, prefixClusters: 4, textDim: 8 } },
     {
+      label: 'text+cid, external embeddings',
+      config: { variant: 'text+cid', clusters: 3, maxLeaf: 5, prefixClusters: 4, embeddings: embeddingsPath },
+    },
+    {
       label: 'rq-fused',
       config: { variant: 'rq-fused', rqLevels: 2, rqSize: 8, textDim: 8, collabDim: 4, collisions: 'sinkhorn' },
     },
