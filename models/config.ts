@@ -1,0 +1,157 @@
+/**
+ * The generative model's config: typed, every default documented, one `resolveModelConfig` that
+ * validates and reports ALL problems at once. The resolved config is written into the model
+ * artifact's manifest.json. Defaults are sized for a 2-core CPU (see docs/parts/model.md).
+ */
+import { SemidError } from '../src/core/errors.js';
+
+/** The two architectures behind one interface. */
+export type ModelArch = 'decoder' | 'encdec';
+
+/** Every hyper-parameter of the code transformer and its training. */
+export interface ModelConfig {
+  /** 'decoder' (default): causal over the flattened history codes, every position a target. 'encdec': TIGER. */
+  arch: ModelArch;
+  /** Width of every hidden state. Default 128. */
+  dModel: number;
+  /** Transformer blocks (decoder-only), or blocks in each of encoder and decoder (encdec). Default 2. */
+  layers: number;
+  /** Attention heads; must divide dModel. Default 4. */
+  heads: number;
+  /** Hidden width of the feed-forward sublayer. Default 512. */
+  ffn: number;
+  /** Dropout on embeddings, attention output and FFN output during training. Default 0.1. */
+  dropout: number;
+  /** History items the model reads; longer histories keep the most recent. Default 20. */
+  maxHistory: number;
+  /** Tie the output head to the token embedding (logits = h . E^T). Default false. */
+  tiedHead: boolean;
+  /** Peak learning rate of Adam. Default 2e-3. */
+  lr: number;
+  /** Sequences per optimiser step. Default 64. */
+  batch: number;
+  /** Maximum passes over the training data. Default 30. */
+  epochs: number;
+  /** Linear warm-up steps before the peak lr. Default 200. */
+  warmup: number;
+  /** Decoupled (AdamW) weight decay on matrices, not on biases, norms or embeddings. Default 0.01. */
+  weightDecay: number;
+  /** Global gradient-norm clip. Default 1. */
+  clipNorm: number;
+  /** Label smoothing of the next-token cross-entropy. Default 0.1. */
+  labelSmoothing: number;
+  /** Learning-rate decay after warm-up: cosine to 10 % of the peak over all epochs, or constant. */
+  decay: 'cosine' | 'none';
+  /**
+   * Decoder-only windows: a user's training sequence is cut into windows of maxHistory+1 items ending
+   * every `windowStride` items from its end (overlapping windows give long histories to more targets).
+   * Default 10.
+   */
+  windowStride: number;
+  /** Validate every this many epochs (valid NDCG@10 through beam search). Default 1. */
+  evalEvery: number;
+  /** Stop after this many validations without improvement; the best weights are kept. Default 3. */
+  patience: number;
+  /** Beam width for validation decoding. Default 20. */
+  beamWidth: number;
+  /** Seed of initialisation, batching and dropout. Default 42. */
+  seed: number;
+}
+
+/** Documented defaults (see each field). */
+export const DEFAULT_MODEL_CONFIG: Readonly<ModelConfig> = Object.freeze({
+  arch: 'decoder',
+  dModel: 128,
+  layers: 2,
+  heads: 4,
+  ffn: 512,
+  dropout: 0.1,
+  maxHistory: 20,
+  tiedHead: false,
+  lr: 2e-3,
+  batch: 64,
+  epochs: 30,
+  warmup: 200,
+  weightDecay: 0.01,
+  clipNorm: 1,
+  labelSmoothing: 0.1,
+  decay: 'cosine',
+  windowStride: 10,
+  evalEvery: 1,
+  patience: 3,
+  beamWidth: 20,
+  seed: 42,
+});
+
+const INT_FIELDS = [
+  'dModel',
+  'layers',
+  'heads',
+  'ffn',
+  'maxHistory',
+  'batch',
+  'epochs',
+  'warmup',
+  'windowStride',
+  'evalEvery',
+  'patience',
+  'beamWidth',
+  'seed',
+] as const;
+
+/**
+ * Merges `partial` over the defaults and validates. Unknown keys and every bad value are reported
+ * together in one SEMID_ERR_BAD_CONFIG.
+ */
+export function resolveModelConfig(partial: Partial<ModelConfig> | Record<string, unknown> | undefined): ModelConfig {
+  const p = (partial ?? {}) as Record<string, unknown>;
+  const problems: string[] = [];
+  for (const k of Object.keys(p)) {
+    if (!(k in DEFAULT_MODEL_CONFIG))
+      problems.push(`unknown key "${k}" (valid: ${Object.keys(DEFAULT_MODEL_CONFIG).join(', ')})`);
+  }
+  const c = { ...DEFAULT_MODEL_CONFIG } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(p)) if (k in DEFAULT_MODEL_CONFIG && v !== undefined) c[k] = v;
+  const cfg = c as unknown as ModelConfig;
+  const min0 = new Set(['warmup', 'seed', 'patience']);
+  for (const f of INT_FIELDS) {
+    const v = cfg[f];
+    const lo = min0.has(f) ? 0 : 1;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo)
+      problems.push(`${f} must be an integer >= ${lo}, got ${JSON.stringify(v)}`);
+  }
+  if (cfg.arch !== 'decoder' && cfg.arch !== 'encdec')
+    problems.push(`arch must be "decoder" or "encdec", got ${JSON.stringify(cfg.arch)}`);
+  if (cfg.decay !== 'cosine' && cfg.decay !== 'none')
+    problems.push(`decay must be "cosine" or "none", got ${JSON.stringify(cfg.decay)}`);
+  if (typeof cfg.tiedHead !== 'boolean')
+    problems.push(`tiedHead must be a boolean, got ${JSON.stringify(cfg.tiedHead)}`);
+  const inUnit = (f: 'dropout' | 'labelSmoothing') => {
+    const v = cfg[f];
+    if (typeof v !== 'number' || !(v >= 0 && v < 1))
+      problems.push(`${f} must be a number in [0, 1), got ${JSON.stringify(v)}`);
+  };
+  inUnit('dropout');
+  inUnit('labelSmoothing');
+  for (const f of ['lr', 'clipNorm'] as const) {
+    const v = cfg[f];
+    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))
+      problems.push(`${f} must be a positive number, got ${JSON.stringify(v)}`);
+  }
+  if (typeof cfg.weightDecay !== 'number' || !(cfg.weightDecay >= 0)) {
+    problems.push(`weightDecay must be a number >= 0, got ${JSON.stringify(cfg.weightDecay)}`);
+  }
+  if (Number.isInteger(cfg.dModel) && Number.isInteger(cfg.heads) && cfg.heads > 0 && cfg.dModel % cfg.heads !== 0) {
+    problems.push(`heads (${cfg.heads}) must divide dModel (${cfg.dModel})`);
+  }
+  if (problems.length > 0) {
+    throw new SemidError(
+      'SEMID_ERR_BAD_CONFIG',
+      `model config has ${problems.length} problem(s): ${problems.join('; ')}`,
+      {
+        problems,
+      },
+    );
+  }
+  return cfg;
+}

@@ -1,0 +1,139 @@
+/**
+ * Model artifact I/O. A model directory holds:
+ *   manifest.json   kind "model", model "code-transformer", the resolved config, levelSizes,
+ *                   vocabSize, the index dir it was trained on, training summary, and `params`:
+ *                   [{name, shape, file}] in a fixed order
+ *   weights/<name>.f32   each weight as raw little-endian float32, row-major
+ * (see models/README.md). Written atomically with writeDirAtomic.
+ */
+import { join } from 'node:path';
+import {
+  type ManifestBase,
+  manifestHead,
+  readF32,
+  readManifest,
+  writeDirAtomic,
+  writeF32,
+  writeJson,
+} from '../src/core/artifact.js';
+import { SemidError } from '../src/core/errors.js';
+import { type ModelConfig, resolveModelConfig } from './config.js';
+import { CodeTransformer } from './transformer.js';
+
+/** Value of manifest.model for the code transformer. */
+export const MODEL_KIND = 'code-transformer';
+
+/** One weight's entry in the manifest. */
+export interface ParamEntry {
+  name: string;
+  shape: number[];
+  /** Path relative to the model dir. */
+  file: string;
+}
+
+/** manifest.json of a model artifact. */
+export interface ModelManifest extends ManifestBase {
+  kind: 'model';
+  model: typeof MODEL_KIND;
+  config: ModelConfig;
+  levelSizes: number[];
+  vocabSize: number;
+  parameterCount: number;
+  /** The index directory the model was trained on (as given on the command line). */
+  index?: string;
+  /** What the training run reported (epochs, best valid NDCG@10, seconds...). */
+  training?: Record<string, unknown>;
+  params: ParamEntry[];
+}
+
+/** File name of a weight (names contain dots, never slashes). */
+export function weightFile(name: string): string {
+  return `weights/${name}.f32`;
+}
+
+/** Writes weights (by name, in spec order) into `dir` (an existing directory). */
+export async function writeWeights(
+  dir: string,
+  model: CodeTransformer,
+  values?: Map<string, Float32Array>,
+): Promise<ParamEntry[]> {
+  const vals = values ?? model.values();
+  const entries: ParamEntry[] = [];
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(join(dir, 'weights'), { recursive: true });
+  for (const s of model.specs) {
+    const v = vals.get(s.name);
+    if (!v) throw new SemidError('SEMID_ERR_INTERNAL', `no value for weight "${s.name}"`);
+    const file = weightFile(s.name);
+    await writeF32(join(dir, file), v);
+    entries.push({ name: s.name, shape: [...s.shape], file });
+  }
+  return entries;
+}
+
+/** Reads the weights listed in `params` from `dir`. */
+export async function readWeights(dir: string, params: readonly ParamEntry[]): Promise<Map<string, Float32Array>> {
+  const out = new Map<string, Float32Array>();
+  for (const p of params) {
+    const n = p.shape.reduce((a, b) => a * b, 1);
+    out.set(p.name, await readF32(join(dir, p.file), n));
+  }
+  return out;
+}
+
+/**
+ * Saves a model artifact atomically.
+ * @param extra index dir and training summary for the manifest; `values` overrides the live weights
+ *   (e.g. the best epoch's); `fill` may add more files to the temporary dir
+ */
+export async function saveModel(
+  dir: string,
+  model: CodeTransformer,
+  extra: {
+    index?: string;
+    training?: Record<string, unknown>;
+    values?: Map<string, Float32Array>;
+    fill?: (tmp: string) => Promise<void>;
+  } = {},
+): Promise<void> {
+  await writeDirAtomic(dir, async (tmp) => {
+    const params = await writeWeights(tmp, model, extra.values);
+    const manifest: ModelManifest = {
+      ...manifestHead('model'),
+      kind: 'model',
+      model: MODEL_KIND,
+      config: model.config,
+      levelSizes: [...model.layout.levelSizes],
+      vocabSize: model.vocabSize,
+      parameterCount: model.parameterCount,
+      ...(extra.index !== undefined ? { index: extra.index } : {}),
+      ...(extra.training !== undefined ? { training: extra.training } : {}),
+      params,
+    };
+    await writeJson(join(tmp, 'manifest.json'), manifest);
+    if (extra.fill) await extra.fill(tmp);
+  });
+}
+
+/** Reads and checks a model manifest. */
+export async function readModelManifest(dir: string): Promise<ModelManifest> {
+  const m = await readManifest<ModelManifest>(dir, 'model');
+  if (m.model !== MODEL_KIND) {
+    throw new SemidError(
+      'SEMID_ERR_ARTIFACT_CORRUPT',
+      `${dir} holds a "${String(m.model)}" model; this loader reads "${MODEL_KIND}"`,
+    );
+  }
+  if (!Array.isArray(m.levelSizes) || !Array.isArray(m.params)) {
+    throw new SemidError('SEMID_ERR_ARTIFACT_CORRUPT', `${dir}/manifest.json lacks levelSizes or params`);
+  }
+  return m;
+}
+
+/** Loads a trained model (call `await initTf()` first). */
+export async function loadModel(dir: string): Promise<CodeTransformer> {
+  const m = await readModelManifest(dir);
+  const config = resolveModelConfig(m.config);
+  const values = await readWeights(dir, m.params);
+  return CodeTransformer.fromValues(config, m.levelSizes, values);
+}

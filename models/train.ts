@@ -1,0 +1,401 @@
+/**
+ * The training loop of the code transformer: batches from the TRAIN split only (decoder-only:
+ * windows of each user's training sequence; encdec: the split's training examples), AdamW with
+ * warm-up and cosine decay, gradient clipping, data-parallel gradients over worker threads,
+ * progress (loss, tokens/s), a checkpoint every epoch (resume continues from it), and early stopping
+ * on a validation callback (valid NDCG@10 through constrained beam search, wired by the caller).
+ */
+import { existsSync } from 'node:fs';
+import { cp, mkdir, rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { readF32, readJson, writeDirAtomic, writeF32, writeJson } from '../src/core/artifact.js';
+import type { CodeTable } from '../src/core/codes.js';
+import { SemidError } from '../src/core/errors.js';
+import { createRng, type Rng } from '../src/core/rng.js';
+import { tf } from '../src/core/tf.js';
+import type { Code, SplitData } from '../src/core/types.js';
+import { decoderBatch, encDecBatch, type TrainBatch } from './batch.js';
+import { type ModelConfig, resolveModelConfig } from './config.js';
+import { saveModel } from './io.js';
+import { AdamW } from './optim.js';
+import { DataParallel } from './parallel.js';
+import { CodeTransformer } from './transformer.js';
+
+/** Scores a model on validation data; higher is better (valid NDCG@10 in semid). */
+export type ValidationHook = (model: CodeTransformer) => Promise<number>;
+
+/** Progress callback: called after every step. */
+export type StepCallback = (info: {
+  epoch: number;
+  step: number;
+  stepsPerEpoch: number;
+  loss: number;
+  tokensPerSecond: number;
+}) => void;
+
+/** Options of `trainModel`. */
+export interface TrainOptions {
+  /** The index: item -> code. Items of the split without a code are left out of the model input (counted). */
+  table: CodeTable;
+  /** The split; only `trainSequences` (decoder) or `train` (encdec) are read. */
+  data: Pick<SplitData, 'trainSequences' | 'train'>;
+  /** Partial config over DEFAULT_MODEL_CONFIG. */
+  config?: Partial<ModelConfig>;
+  /** Worker threads besides the main thread. Default: available cores - 1 (at most 1 on 2 cores). */
+  workers?: number;
+  /** Artifact directory; a checkpoint is kept in `<out>/checkpoint`. Without it nothing is written. */
+  out?: string;
+  /** Continue from `<out>/checkpoint` when it exists. */
+  resume?: boolean;
+  /** Index directory recorded in the manifest. */
+  indexDir?: string;
+  /** Validation score (higher is better) for early stopping; without it, every epoch runs and the last weights are kept. */
+  validate?: ValidationHook;
+  /** Stop after this many seconds of training (checked between steps; the epoch is then validated). */
+  maxSeconds?: number;
+  /** Stop after this many optimiser steps in total (tests, benchmarks). */
+  maxSteps?: number;
+  onStep?: StepCallback;
+  /** Log lines (epoch summaries). */
+  log?: (line: string) => void;
+}
+
+/** One epoch's record. */
+export interface EpochRecord {
+  epoch: number;
+  steps: number;
+  loss: number;
+  tokensPerSecond: number;
+  seconds: number;
+  valid?: number;
+}
+
+/** What `trainModel` returns. The model holds the best weights (by validation) or the last ones. */
+export interface TrainResult {
+  model: CodeTransformer;
+  config: ModelConfig;
+  epochs: EpochRecord[];
+  bestEpoch: number;
+  bestValid: number | undefined;
+  steps: number;
+  seconds: number;
+  workers: number;
+  /** Why training stopped: 'epochs' | 'early-stop' | 'time' | 'steps'. */
+  stopped: 'epochs' | 'early-stop' | 'time' | 'steps';
+  /** Items of the train sequences that have no code in the index (left out). */
+  itemsWithoutCode: number;
+}
+
+/** Default worker count: one per spare core, at most 3. */
+export function defaultWorkers(): number {
+  return Math.max(0, Math.min(3, availableParallelism() - 1));
+}
+
+/**
+ * Decoder-only windows of one user's code sequence: windows of at most maxHistory+1 items ending at
+ * the sequence end, then every `stride` items earlier (so most targets see long histories).
+ */
+export function userWindows(seq: readonly Code[], maxHistory: number, stride: number): Code[][] {
+  const out: Code[][] = [];
+  const span = maxHistory + 1;
+  for (let end = seq.length; end >= 1; end -= stride) {
+    if (end < seq.length && end < 2) break;
+    out.push(seq.slice(Math.max(0, end - span), end));
+    if (end - span <= 0) break;
+  }
+  return out;
+}
+
+/** Groups shuffled units into batches of similar length (less padding), in random batch order. */
+function bucketBatches<T>(units: T[], len: (u: T) => number, batch: number, rng: Rng): T[][] {
+  rng.shuffle(units);
+  const chunk = batch * 50;
+  const batches: T[][] = [];
+  for (let c = 0; c < units.length; c += chunk) {
+    const part = units.slice(c, c + chunk).sort((a, b) => len(a) - len(b));
+    for (let i = 0; i < part.length; i += batch) batches.push(part.slice(i, i + batch));
+  }
+  return rng.shuffle(batches);
+}
+
+/** Builds one epoch's batches (seeded by seed and epoch, so a resumed run replays the same order). */
+function epochBatches(
+  cfg: ModelConfig,
+  table: CodeTable,
+  data: Pick<SplitData, 'trainSequences' | 'train'>,
+  epoch: number,
+  layoutOf: CodeTransformer,
+): { batches: TrainBatch[]; tokens: number; missing: number } {
+  const rng = createRng((cfg.seed * 1000003 + epoch * 7919) >>> 0);
+  let missing = 0;
+  const codesOf = (items: readonly string[]): Code[] => {
+    const out: Code[] = [];
+    for (const it of items) {
+      const c = table.encode(it);
+      if (c) out.push(c);
+      else missing++;
+    }
+    return out;
+  };
+  const L = layoutOf.layout.levels;
+  if (cfg.arch === 'decoder') {
+    const windows: Code[][] = [];
+    for (const seq of data.trainSequences) windows.push(...userWindows(codesOf(seq), cfg.maxHistory, cfg.windowStride));
+    const groups = bucketBatches(windows, (w) => w.length, cfg.batch, rng);
+    const batches = groups.map((g) => decoderBatch(layoutOf.layout, g));
+    return { batches, tokens: windows.reduce((a, w) => a + w.length * L, 0), missing };
+  }
+  const examples: { history: Code[]; target: Code }[] = [];
+  for (const e of data.train) {
+    const target = table.encode(e.target);
+    if (!target) {
+      missing++;
+      continue;
+    }
+    const history = codesOf(e.history.slice(Math.max(0, e.history.length - cfg.maxHistory)));
+    examples.push({ history, target });
+  }
+  const groups = bucketBatches(examples, (e) => e.history.length, cfg.batch, rng);
+  const batches = groups.map((g) => encDecBatch(layoutOf.layout, g));
+  return { batches, tokens: examples.length * L, missing };
+}
+
+interface CheckpointState {
+  config: ModelConfig;
+  levelSizes: number[];
+  epoch: number;
+  step: number;
+  bestEpoch: number;
+  bestValid: number | undefined;
+  sinceBest: number;
+  epochs: EpochRecord[];
+  seconds: number;
+}
+
+async function writeCheckpoint(
+  dir: string,
+  model: CodeTransformer,
+  opt: AdamW,
+  best: Map<string, Float32Array> | undefined,
+  state: CheckpointState,
+): Promise<void> {
+  await writeDirAtomic(dir, async (tmp) => {
+    const os = opt.state();
+    for (const sub of ['weights', 'best', 'adam_m', 'adam_v']) await mkdir(join(tmp, sub), { recursive: true });
+    const vals = model.values();
+    for (const s of model.specs) {
+      await writeF32(join(tmp, 'weights', `${s.name}.f32`), vals.get(s.name) as Float32Array);
+      await writeF32(join(tmp, 'adam_m', `${s.name}.f32`), os.m.get(s.name) as Float32Array);
+      await writeF32(join(tmp, 'adam_v', `${s.name}.f32`), os.v.get(s.name) as Float32Array);
+      if (best) await writeF32(join(tmp, 'best', `${s.name}.f32`), best.get(s.name) as Float32Array);
+    }
+    await writeJson(join(tmp, 'state.json'), { ...state, adamStep: os.step, hasBest: best !== undefined });
+  });
+}
+
+async function readSub(dir: string, sub: string, model: CodeTransformer): Promise<Map<string, Float32Array>> {
+  const out = new Map<string, Float32Array>();
+  for (const s of model.specs) {
+    out.set(
+      s.name,
+      await readF32(
+        join(dir, sub, `${s.name}.f32`),
+        s.shape.reduce((a, b) => a * b, 1),
+      ),
+    );
+  }
+  return out;
+}
+
+/**
+ * Trains a code transformer on `data` with codes from `table`. Call `await initTf()` first.
+ * With `out`, writes the model artifact (best weights) there and keeps a checkpoint for `resume`.
+ */
+export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
+  const t0 = performance.now();
+  let cfg = resolveModelConfig(opts.config);
+  const levelSizes = [...opts.table.levelSizes];
+  const ckptDir = opts.out ? join(opts.out, 'checkpoint') : undefined;
+  let resumed: (CheckpointState & { adamStep: number; hasBest: boolean }) | undefined;
+  if (opts.resume && ckptDir && existsSync(join(ckptDir, 'state.json'))) {
+    resumed = await readJson<CheckpointState & { adamStep: number; hasBest: boolean }>(
+      join(ckptDir, 'state.json'),
+      'checkpoint state',
+    );
+    const a = { ...resumed.config, epochs: 0 };
+    const b = { ...cfg, epochs: 0 };
+    if (JSON.stringify(a) !== JSON.stringify(b) || JSON.stringify(resumed.levelSizes) !== JSON.stringify(levelSizes)) {
+      throw new SemidError(
+        'SEMID_ERR_BAD_CONFIG',
+        `cannot resume from ${ckptDir}: it was trained with a different config or index (only "epochs" may change); use a new --out or drop --resume`,
+      );
+    }
+    cfg = { ...resumed.config, epochs: cfg.epochs };
+  }
+  const model = CodeTransformer.create(cfg, levelSizes);
+  const workers = opts.workers ?? defaultWorkers();
+  const log = opts.log ?? (() => {});
+  // steps per epoch are known only after batching; estimate from epoch 0 for the cosine schedule
+  const first = epochBatches(cfg, opts.table, opts.data, 0, model);
+  if (first.batches.length === 0) {
+    model.dispose();
+    throw new SemidError(
+      'SEMID_ERR_BAD_INPUT',
+      'no training data: every train sequence is empty or no item has a code in the index',
+    );
+  }
+  const stepsPerEpoch = first.batches.length;
+  const decayed = new Set(model.specs.filter((s) => s.decay).map((s) => s.name));
+  const opt = new AdamW(model.weights, decayed, {
+    lr: cfg.lr,
+    warmup: cfg.warmup,
+    totalSteps: stepsPerEpoch * cfg.epochs,
+    decay: cfg.decay,
+    weightDecay: cfg.weightDecay,
+    clipNorm: cfg.clipNorm,
+  });
+  let epochs: EpochRecord[] = [];
+  let bestValid: number | undefined;
+  let bestEpoch = -1;
+  let sinceBest = 0;
+  let startEpoch = 0;
+  let step = 0;
+  let best: Map<string, Float32Array> | undefined;
+  let priorSeconds = 0;
+  if (resumed && ckptDir) {
+    model.assign(await readSub(ckptDir, 'weights', model));
+    opt.load({
+      step: resumed.adamStep,
+      m: await readSub(ckptDir, 'adam_m', model),
+      v: await readSub(ckptDir, 'adam_v', model),
+    });
+    if (resumed.hasBest) best = await readSub(ckptDir, 'best', model);
+    epochs = resumed.epochs;
+    bestValid = resumed.bestValid ?? undefined;
+    bestEpoch = resumed.bestEpoch;
+    sinceBest = resumed.sinceBest;
+    startEpoch = resumed.epoch + 1;
+    step = resumed.step;
+    priorSeconds = resumed.seconds;
+    log(`resuming from ${ckptDir} after epoch ${resumed.epoch} (step ${step})`);
+  }
+  const dp = await DataParallel.create(model, workers);
+  let stopped: TrainResult['stopped'] = 'epochs';
+  const itemsWithoutCode = first.missing;
+  try {
+    for (let epoch = startEpoch; epoch < cfg.epochs; epoch++) {
+      const { batches, tokens } = epoch === 0 ? first : epochBatches(cfg, opts.table, opts.data, epoch, model);
+      const te = performance.now();
+      let lossSum = 0;
+      let n = 0;
+      let seen = 0;
+      for (const batch of batches) {
+        const dropSeed = cfg.dropout > 0 ? (cfg.seed * 7 + step * 131) >>> 0 : undefined;
+        const { loss, grads } = await dp.grads(batch, dropSeed);
+        opt.apply(grads);
+        for (const g of grads.values()) g.dispose();
+        step++;
+        n++;
+        lossSum += loss;
+        seen += batch.kind === 'decoder' ? batch.b * batch.t : batch.b * batch.levels;
+        const tps = seen / ((performance.now() - te) / 1000);
+        opts.onStep?.({ epoch, step, stepsPerEpoch: batches.length, loss, tokensPerSecond: tps });
+        if (opts.maxSteps !== undefined && step >= opts.maxSteps) {
+          stopped = 'steps';
+          break;
+        }
+        if (opts.maxSeconds !== undefined && priorSeconds + (performance.now() - t0) / 1000 >= opts.maxSeconds) {
+          stopped = 'time';
+          break;
+        }
+      }
+      const seconds = (performance.now() - te) / 1000;
+      const rec: EpochRecord = {
+        epoch,
+        steps: n,
+        loss: lossSum / Math.max(1, n),
+        tokensPerSecond: tokens / seconds,
+        seconds,
+      };
+      if (opts.validate && (epoch + 1) % cfg.evalEvery === 0) {
+        rec.valid = await opts.validate(model);
+        if (bestValid === undefined || rec.valid > bestValid) {
+          bestValid = rec.valid;
+          bestEpoch = epoch;
+          sinceBest = 0;
+          best = model.values();
+        } else sinceBest++;
+      }
+      epochs.push(rec);
+      log(
+        `epoch ${epoch + 1}/${cfg.epochs}: loss ${rec.loss.toFixed(4)}, ${rec.tokensPerSecond.toFixed(0)} tokens/s, ${seconds.toFixed(1)} s` +
+          (rec.valid !== undefined
+            ? `, valid ${rec.valid.toFixed(4)} (best ${bestValid?.toFixed(4)} @ ${bestEpoch + 1})`
+            : ''),
+      );
+      if (ckptDir) {
+        await writeCheckpoint(ckptDir, model, opt, best, {
+          config: cfg,
+          levelSizes,
+          epoch,
+          step,
+          bestEpoch,
+          bestValid,
+          sinceBest,
+          epochs,
+          seconds: priorSeconds + (performance.now() - t0) / 1000,
+        });
+      }
+      if (stopped !== 'epochs') break;
+      if (opts.validate && sinceBest > cfg.patience) {
+        stopped = 'early-stop';
+        break;
+      }
+    }
+  } finally {
+    await dp.close();
+    opt.dispose();
+  }
+  if (best) model.assign(best);
+  const seconds = priorSeconds + (performance.now() - t0) / 1000;
+  const result: TrainResult = {
+    model,
+    config: cfg,
+    epochs,
+    bestEpoch,
+    bestValid,
+    steps: step,
+    seconds,
+    workers,
+    stopped,
+    itemsWithoutCode,
+  };
+  if (opts.out) {
+    const out = opts.out;
+    const ck = ckptDir as string;
+    await saveModel(out, model, {
+      ...(opts.indexDir !== undefined ? { index: opts.indexDir } : {}),
+      training: {
+        epochs,
+        bestEpoch: bestEpoch + 1,
+        bestValid,
+        steps: step,
+        seconds,
+        workers,
+        stopped,
+        itemsWithoutCode,
+      },
+      fill: async (tmp) => {
+        if (existsSync(ck)) await cp(ck, join(tmp, 'checkpoint'), { recursive: true });
+      },
+    });
+    if (!existsSync(join(out, 'checkpoint'))) await rm(ck, { recursive: true, force: true });
+  }
+  return result;
+}
+
+/** Number of live tensors (for leak checks in callers). */
+export function liveTensors(): number {
+  return tf.memory().numTensors;
+}

@@ -1,0 +1,162 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decoderBatch } from '../../models/batch.js';
+import { resolveModelConfig } from '../../models/config.js';
+import { computeGrads } from '../../models/grad.js';
+import { loadModel, readModelManifest } from '../../models/io.js';
+import { DataParallel } from '../../models/parallel.js';
+import { trainModel, userWindows } from '../../models/train.js';
+import { CodeTransformer } from '../../models/transformer.js';
+import { initTf, tf } from '../../src/core/tf.js';
+import { codesOf, ruleSequences, tinyConfig, tinySplit, tinyTable } from './helpers.js';
+
+const table = tinyTable();
+let dir: string;
+
+beforeAll(async () => {
+  await initTf();
+  dir = await mkdtemp(join(tmpdir(), 'semid-model-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Greedy decoding over the full vocabulary (no constraint): the item the model generates. */
+async function greedy(model: CodeTransformer, history: string[]): Promise<string | undefined> {
+  const session = await model.begin([codesOf(table, history)]);
+  const prefix: number[] = [];
+  for (let l = 0; l < model.layout.levels; l++) {
+    const [row] = await session.next([{ user: 0, prefix }]);
+    let best = 0;
+    for (let v = 1; v < row!.length; v++) if (row![v]! > row![best]!) best = v;
+    prefix.push(best);
+  }
+  session.dispose();
+  const code = prefix.map((t) => model.layout.parse(t)?.[1] ?? -1);
+  return table.decode(code);
+}
+
+describe('userWindows', () => {
+  it('cuts windows of maxHistory+1 items ending at the sequence end, then every stride items', () => {
+    const seq = [[0], [1], [2], [3], [4], [5], [6]];
+    expect(userWindows(seq, 2, 2).map((w) => w.map((c) => c[0]))).toEqual([
+      [4, 5, 6],
+      [2, 3, 4],
+      [0, 1, 2],
+    ]);
+    expect(userWindows(seq.slice(0, 2), 5, 3).map((w) => w.length)).toEqual([2]);
+  });
+});
+
+describe('trainModel', () => {
+  it('learns a deterministic next-item rule well enough that greedy decoding finds it', async () => {
+    const split = tinySplit(ruleSequences(24, 10, 1));
+    const before = tf.memory().numTensors;
+    const r = await trainModel({
+      table,
+      data: split,
+      config: tinyConfig({ epochs: 20, lr: 5e-3, windowStride: 1, dModel: 32, ffn: 64 }),
+      workers: 0,
+    });
+    expect(r.epochs.at(-1)!.loss).toBeLessThan(r.epochs[0]!.loss);
+    let correct = 0;
+    for (const start of [0, 3, 7]) {
+      const hist = [0, 1, 2].map((j) => `i${(start + j) % 12}`);
+      if ((await greedy(r.model, hist)) === `i${(start + 3) % 12}`) correct++;
+    }
+    expect(correct).toBe(3);
+    r.model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('saves an artifact whose loaded model gives exactly the same logits', async () => {
+    const out = join(dir, 'm1');
+    const split = tinySplit(ruleSequences(8, 8));
+    const r = await trainModel({
+      table,
+      data: split,
+      config: tinyConfig({ epochs: 1 }),
+      workers: 0,
+      out,
+      indexDir: 'idx',
+    });
+    const m = await readModelManifest(out);
+    expect(m.kind).toBe('model');
+    expect(m.index).toBe('idx');
+    expect(m.levelSizes).toEqual([3, 4]);
+    const loaded = await loadModel(out);
+    const batch = decoderBatch(r.model.layout, [codesOf(table, ['i1', 'i2', 'i3'])]);
+    const a = r.model.logits(batch);
+    const b = loaded.logits(batch);
+    expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
+    for (const t of [a, b]) t.dispose();
+    loaded.dispose();
+    r.model.dispose();
+  });
+
+  it('resume continues from the checkpoint: 1 epoch + resumed 2nd epoch equals 2 epochs in one go', async () => {
+    const split = tinySplit(ruleSequences(8, 8));
+    const cfg = tinyConfig({ dropout: 0.1, epochs: 2, decay: 'none', warmup: 3 }); // the cosine span depends on epochs
+    const whole = await trainModel({ table, data: split, config: cfg, workers: 0 });
+    const out = join(dir, 'm2');
+    const first = await trainModel({ table, data: split, config: { ...cfg, epochs: 1 }, workers: 0, out });
+    first.model.dispose();
+    const logs: string[] = [];
+    const second = await trainModel({
+      table,
+      data: split,
+      config: cfg,
+      workers: 0,
+      out,
+      resume: true,
+      log: (l) => logs.push(l),
+    });
+    expect(logs.some((l) => l.startsWith('resuming'))).toBe(true);
+    expect(second.epochs).toHaveLength(2);
+    expect(second.steps).toBe(whole.steps);
+    for (const s of whole.model.specs) {
+      expect(Array.from(second.model.w(s.name).dataSync())).toEqual(Array.from(whole.model.w(s.name).dataSync()));
+    }
+    whole.model.dispose();
+    second.model.dispose();
+  });
+
+  it('rejects resuming with a different config', async () => {
+    const split = tinySplit(ruleSequences(4, 6));
+    await expect(
+      trainModel({
+        table,
+        data: split,
+        config: tinyConfig({ epochs: 1, dModel: 8 }),
+        workers: 0,
+        out: join(dir, 'm2'),
+        resume: true,
+      }),
+    ).rejects.toMatchObject({ code: 'SEMID_ERR_BAD_CONFIG' });
+  });
+
+  it('data-parallel gradients (1 worker thread) equal single-thread gradients on the same batch', async () => {
+    const model = CodeTransformer.create(resolveModelConfig(tinyConfig()), table.levelSizes);
+    const batch = decoderBatch(
+      model.layout,
+      ruleSequences(6, 5).map((s) => codesOf(table, s)),
+    );
+    const denom = 6 * 10;
+    const single = computeGrads(model, batch, denom, undefined);
+    const dp = await DataParallel.create(model, 1);
+    const par = await dp.grads(batch, undefined);
+    await dp.close();
+    expect(Math.abs(par.loss - single.loss)).toBeLessThan(1e-5);
+    for (const [name, g] of single.grads) {
+      const a = g.dataSync();
+      const b = par.grads.get(name)!.dataSync();
+      let d = 0;
+      for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
+      expect(d, name).toBeLessThan(1e-5);
+    }
+    for (const g of [...single.grads.values(), ...par.grads.values()]) g.dispose();
+    model.dispose();
+  }, 30_000);
+});

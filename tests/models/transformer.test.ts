@@ -1,0 +1,146 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decoderBatch, encDecBatch } from '../../models/batch.js';
+import { resolveModelConfig } from '../../models/config.js';
+import { computeGrads } from '../../models/grad.js';
+import { AdamW } from '../../models/optim.js';
+import { CodeTransformer } from '../../models/transformer.js';
+import { initTf, tf } from '../../src/core/tf.js';
+import { codesOf, ruleSequences, tinyConfig, tinyTable } from './helpers.js';
+
+const table = tinyTable();
+
+beforeAll(async () => {
+  await initTf();
+});
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
+  return m;
+}
+
+describe('CodeTransformer', () => {
+  const arches = ['decoder', 'encdec'] as const;
+  const models: CodeTransformer[] = [];
+  afterAll(() => {
+    for (const m of models) m.dispose();
+  });
+
+  it('gives logits of the documented shapes for both architectures', () => {
+    const seqs = codesOf(table, ['i1', 'i2', 'i3', 'i4']);
+    for (const arch of arches) {
+      const m = CodeTransformer.create(resolveModelConfig(tinyConfig({ arch })), table.levelSizes);
+      models.push(m);
+      expect(m.vocabSize).toBe(3 + 3 + 4);
+      const batch =
+        arch === 'decoder'
+          ? decoderBatch(m.layout, [seqs, seqs.slice(0, 2)])
+          : encDecBatch(m.layout, [
+              { history: seqs.slice(0, 3), target: seqs[3]! },
+              { history: seqs.slice(0, 1), target: seqs[1]! },
+            ]);
+      const logits = m.logits(batch);
+      expect(logits.shape).toEqual(arch === 'decoder' ? [2 * 8, m.vocabSize] : [2 * 2, m.vocabSize]);
+      logits.dispose();
+    }
+  });
+
+  it('is seeded: the same seed gives the same weights, another seed different ones', () => {
+    const a = CodeTransformer.create(resolveModelConfig(tinyConfig({ seed: 3 })), table.levelSizes);
+    const b = CodeTransformer.create(resolveModelConfig(tinyConfig({ seed: 3 })), table.levelSizes);
+    const c = CodeTransformer.create(resolveModelConfig(tinyConfig({ seed: 4 })), table.levelSizes);
+    const wa = a.w('tok_emb').dataSync();
+    expect(Array.from(b.w('tok_emb').dataSync())).toEqual(Array.from(wa));
+    expect(maxAbsDiff(c.w('tok_emb').dataSync(), wa)).toBeGreaterThan(0);
+    for (const m of [a, b, c]) m.dispose();
+  });
+
+  for (const arch of arches) {
+    it(`${arch}: the decoding session's logits equal the teacher-forced logits (cache is exact)`, async () => {
+      const m = CodeTransformer.create(resolveModelConfig(tinyConfig({ arch, seed: 9 })), table.levelSizes);
+      const before = tf.memory().numTensors;
+      const hist = [codesOf(table, ['i1', 'i5', 'i9']), codesOf(table, ['i7'])];
+      const target = codesOf(table, ['i10'])[0]!;
+      const tgtTokens = m.layout.tokens(target);
+      const session = await m.begin(hist);
+      for (let user = 0; user < 2; user++) {
+        const rows = [0, 1].map((p) => ({ user, prefix: tgtTokens.slice(0, p) }));
+        const got = await session.next(rows);
+        // teacher forcing over the same history followed by the target
+        let ref: Float32Array;
+        let V = m.vocabSize;
+        if (arch === 'decoder') {
+          const b = decoderBatch(m.layout, [[...hist[user]!, target]]);
+          const lg = m.logits(b);
+          V = lg.shape[1] as number;
+          ref = lg.dataSync() as Float32Array;
+          lg.dispose();
+          const n = hist[user]!.length * 2; // position of the last history token (BOS at 0)
+          for (let p = 0; p < 2; p++)
+            expect(maxAbsDiff(got[p]!, ref.subarray((n + p) * V, (n + p + 1) * V))).toBeLessThan(1e-4);
+        } else {
+          const b = encDecBatch(m.layout, [{ history: hist[user]!, target }]);
+          const lg = m.logits(b);
+          ref = lg.dataSync() as Float32Array;
+          lg.dispose();
+          for (let p = 0; p < 2; p++) expect(maxAbsDiff(got[p]!, ref.subarray(p * V, (p + 1) * V))).toBeLessThan(1e-4);
+        }
+      }
+      session.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+      m.dispose();
+    });
+  }
+
+  it('loss goes down within a few steps, without leaking tensors', () => {
+    const m = CodeTransformer.create(resolveModelConfig(tinyConfig()), table.levelSizes);
+    const windows = ruleSequences(8, 6).map((s) => codesOf(table, s));
+    const batch = decoderBatch(m.layout, windows);
+    const opt = new AdamW(m.weights, new Set(), {
+      lr: 1e-2,
+      warmup: 0,
+      totalSteps: 100,
+      decay: 'none',
+      weightDecay: 0,
+      clipNorm: 1,
+    });
+    const before = tf.memory().numTensors;
+    const losses: number[] = [];
+    for (let s = 0; s < 15; s++) {
+      const { loss, grads } = computeGrads(m, batch, 8 * 11, undefined);
+      opt.apply(grads);
+      for (const g of grads.values()) g.dispose();
+      losses.push(loss);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    expect(losses[0]).toBeGreaterThan(Math.log(m.vocabSize) - 0.5);
+    expect(losses.at(-1)!).toBeLessThan(losses[0]! * 0.6);
+    opt.dispose();
+    m.dispose();
+  });
+
+  it('label smoothing: the loss at uniform logits is log V, and its gradient matches finite differences', () => {
+    const m = CodeTransformer.create(resolveModelConfig(tinyConfig({ labelSmoothing: 0.2 })), table.levelSizes);
+    const batch = decoderBatch(m.layout, [codesOf(table, ['i0', 'i1', 'i2'])]);
+    const denom = 6;
+    const w = m.w('head.b');
+    const { grads } = computeGrads(m, batch, denom, undefined);
+    const g = grads.get('head.b')!.dataSync();
+    const base = w.dataSync().slice();
+    const h = 1e-2;
+    for (const j of [0, 4, 7]) {
+      const lossAt = (delta: number) => {
+        const v = base.slice();
+        v[j]! += delta;
+        const t = tf.tensor1d(v);
+        w.assign(t);
+        t.dispose();
+        return tf.tidy(() => m.loss(batch, denom).dataSync()[0]!);
+      };
+      const fd = (lossAt(h) - lossAt(-h)) / (2 * h);
+      expect(Math.abs(fd - g[j]!)).toBeLessThan(2e-3);
+    }
+    for (const t of grads.values()) t.dispose();
+    m.dispose();
+  });
+});
