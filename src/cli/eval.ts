@@ -3,6 +3,9 @@
  * Recall/NDCG@{5,10,20}, coverage, head/tail slices and, on request, the invalid-code rate.
  */
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { datasetFingerprint, loadSplit } from '../core/data/index.js';
 import { SemidError } from '../core/errors.js';
 import type { GenerativeModel } from '../core/model.js';
@@ -84,25 +87,42 @@ async function runBaseline(name: BaselineName, split: SplitData, which: 'valid' 
 }
 
 /** Runtimes a model can be evaluated with. */
-export const RUNTIMES = ['tfjs', 'onnx'] as const;
+export const RUNTIMES = ['onnx', 'tfjs'] as const;
 
 /**
- * Loads a model directory with the chosen runtime (onnx reads the export in `<dir>/onnx`). The
- * runtimes are imported lazily, so other commands never load TensorFlow.js or onnxruntime.
+ * Loads a model directory with the chosen runtime. onnx reads the export in `<dir>/onnx`, or, when the
+ * model was never exported, exports it to a temporary directory first (a few seconds). The runtimes
+ * are imported lazily, so other commands never load TensorFlow.js or onnxruntime.
  */
 async function openModel(dir: string, runtime: (typeof RUNTIMES)[number]): Promise<GenerativeModel> {
-  if (runtime === 'onnx') {
-    const { OnnxModel } = await import('../../models/onnx/runtime.js');
-    return OnnxModel.load(dir);
-  }
   const { initTf } = await import('../core/tf.js');
-  await initTf();
   const { loadModel } = await import('../../models/io.js');
-  return loadModel(dir);
+  if (runtime === 'tfjs') {
+    await initTf();
+    return loadModel(dir);
+  }
+  const { OnnxModel } = await import('../../models/onnx/runtime.js');
+  if (existsSync(join(dir, 'onnx', 'manifest.json'))) return OnnxModel.load(dir);
+  log(`[eval] ${dir} has no ONNX export; exporting it to a temporary directory`);
+  const { exportWeights } = await import('../../models/onnx/export.js');
+  await initTf();
+  const tfModel = await loadModel(dir);
+  const tmp = await mkdtemp(join(tmpdir(), 'semid-eval-onnx-'));
+  try {
+    await exportWeights(
+      { config: tfModel.config, levelSizes: tfModel.layout.levelSizes, values: tfModel.values() },
+      join(tmp, 'onnx'),
+      { from: dir },
+    );
+    return await OnnxModel.load(tmp);
+  } finally {
+    tfModel.dispose();
+    await rm(tmp, { recursive: true, force: true });
+  }
 }
 
 async function runModel(modelDir: string, which: 'valid' | 'test', args: ParsedArgs) {
-  const runtime = str(args, 'runtime') ?? 'tfjs';
+  const runtime = str(args, 'runtime') ?? 'onnx';
   if (!(RUNTIMES as readonly string[]).includes(runtime)) {
     throw new SemidError('SEMID_ERR_BAD_INPUT', `--runtime must be one of ${RUNTIMES.join(', ')}, got "${runtime}"`);
   }
@@ -160,12 +180,16 @@ export const evalCommand: Command = {
   name: 'eval',
   summary: 'evaluate a model or a baseline: Recall/NDCG@{5,10,20}, coverage, head/tail slices',
   usage:
-    'semid eval --model <dir> [--data <dir|spec>] [--index <dir>] [--split valid|test] [--beam 20] [--runtime tfjs|onnx] [--json] [--dump-recs <file>]\n' +
+    'semid eval --model <dir> [--data <dir|spec>] [--index <dir>] [--split valid|test] [--beam 20] [--runtime onnx|tfjs] [--json] [--dump-recs <file>]\n' +
     '       semid eval --baseline most-popular --data <dir|spec> [--split valid|test] [--json] [--dump-recs <file>]',
   options: {
     model: { type: 'string', description: 'trained model directory (from semid train)' },
     index: { type: 'string', description: "index directory (default: the one in the model's manifest)" },
-    runtime: { type: 'string', description: `runtime for the model: ${RUNTIMES.join(', ')}`, default: 'tfjs' },
+    runtime: {
+      type: 'string',
+      description: `runtime for the model: ${RUNTIMES.join(', ')} (onnx decodes about 15x faster here; exported on the fly if needed)`,
+      default: 'onnx',
+    },
     beam: { type: 'string', description: 'beam width (at least the largest k is used)', default: '20' },
     'invalid-rate': {
       type: 'boolean',

@@ -333,6 +333,27 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvalResult> {
 }
 
 /**
+ * A training-loop validation hook: the model's `metric` (default `ndcg@10`) on `opts.examples` under
+ * the same protocol. Pass a fixed subset of the valid examples to bound its cost per epoch.
+ */
+export function validationScore(
+  opts: Omit<EvaluateOptions, 'model' | 'dumpRecs' | 'invalidRate'>,
+  metric = 'ndcg@10',
+): (model: GenerativeModel) => Promise<number> {
+  return async (model) => {
+    const r = await evaluate({ ...opts, model });
+    const v = r.metrics[metric];
+    if (v === undefined) {
+      throw new SemidError(
+        'SEMID_ERR_BAD_INPUT',
+        `validation metric "${metric}" is not computed; choose one of ${Object.keys(r.metrics).join(', ')}`,
+      );
+    }
+    return v;
+  };
+}
+
+/**
  * An ID-based model that scores the whole catalogue for a history (SASRec, most-popular). Scores are
  * aligned with `items`; higher is better.
  */

@@ -40,6 +40,7 @@ const SPEC = 'synthetic:seed=5,items=60,users=40';
 const dir = mkdtempSync(join(tmpdir(), 'semid-eval-cli-'));
 const indexDir = join(dir, 'index');
 const modelDir = join(dir, 'model');
+const bareDir = join(dir, 'model-no-export');
 let split: SplitData;
 
 beforeAll(async () => {
@@ -51,6 +52,7 @@ beforeAll(async () => {
   const cfg = resolveModelConfig({ dModel: 16, layers: 1, heads: 2, ffn: 32, maxHistory: 5, dropout: 0 });
   const model = CodeTransformer.create(cfg, table.levelSizes);
   await saveModel(modelDir, model, { index: indexDir });
+  await saveModel(bareDir, model, { index: indexDir });
   await exportWeights({ config: cfg, levelSizes: table.levelSizes, values: model.values() }, join(modelDir, 'onnx'));
   model.dispose();
 });
@@ -60,7 +62,20 @@ describe('semid eval --model', () => {
   it('evaluates every user with real catalogue items only, and the dump reproduces the metrics', async () => {
     const before = tf.memory().numTensors;
     const dump = join(dir, 'recs.jsonl');
-    const r = await cli(['eval', '--model', modelDir, '--data', SPEC, '--json', '--dump-recs', dump, '--ks', '1,5']);
+    const r = await cli([
+      'eval',
+      '--model',
+      modelDir,
+      '--data',
+      SPEC,
+      '--json',
+      '--dump-recs',
+      dump,
+      '--ks',
+      '1,5',
+      '--runtime',
+      'tfjs',
+    ]);
     expect(r.err).not.toContain('error');
     expect(r.code).toBe(0);
     expect(tf.memory().numTensors).toBe(before);
@@ -87,26 +102,19 @@ describe('semid eval --model', () => {
     ).toEqual(res.metrics);
   });
 
-  it('gives the same lists with the onnx runtime', async () => {
-    const a = await cli(['eval', '--model', modelDir, '--data', SPEC, '--json', '--split', 'valid']);
-    const b = await cli([
-      'eval',
-      '--model',
-      modelDir,
-      '--data',
-      SPEC,
-      '--json',
-      '--split',
-      'valid',
-      '--runtime',
-      'onnx',
-    ]);
-    expect(a.code).toBe(0);
-    expect(b.code).toBe(0);
-    const ra = JSON.parse(a.out);
-    const rb = JSON.parse(b.out);
+  it('gives the same metrics with the onnx runtime (the default), exporting on the fly when needed', async () => {
+    const args = ['eval', '--data', SPEC, '--json', '--split', 'valid'];
+    const a = await cli([...args, '--model', modelDir, '--runtime', 'tfjs']);
+    const b = await cli([...args, '--model', modelDir]);
+    const c = await cli([...args, '--model', bareDir]);
+    for (const r of [a, b, c]) expect(r.code).toBe(0);
+    const [ra, rb, rc] = [a, b, c].map((r) => JSON.parse(r.out));
     expect(rb.runtime).toBe('onnx');
-    for (const k of Object.keys(ra.metrics)) expect(rb.metrics[k]).toBeCloseTo(ra.metrics[k], 6);
+    expect(c.err).toContain('no ONNX export');
+    for (const k of Object.keys(ra.metrics)) {
+      expect(rb.metrics[k]).toBeCloseTo(ra.metrics[k], 6);
+      expect(rc.metrics[k]).toBeCloseTo(ra.metrics[k], 6);
+    }
   });
 
   it('refuses data the index was not built on, and a missing index, with clear errors', async () => {

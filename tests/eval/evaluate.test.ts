@@ -6,7 +6,15 @@ import { CodeTable, TokenLayout } from '../../src/core/codes.js';
 import { SemidError } from '../../src/core/errors.js';
 import type { Code, Example } from '../../src/core/types.js';
 import { mostPopular } from '../../src/eval/baselines.js';
-import { evaluate, evaluateRanker, headItems, popularity, resultValues, topIndices } from '../../src/eval/evaluate.js';
+import {
+  evaluate,
+  evaluateRanker,
+  headItems,
+  popularity,
+  resultValues,
+  topIndices,
+  validationScore,
+} from '../../src/eval/evaluate.js';
 import { meanMetrics, rankOf } from '../../src/eval/metrics.js';
 import { FakeModel } from './fakes.js';
 
@@ -227,5 +235,15 @@ describe('evaluateRanker with most-popular', () => {
       score: async (h: readonly (readonly string[])[]) => h.map(() => new Float32Array(2)),
     };
     await expect(evaluateRanker({ ranker: bad, examples })).rejects.toThrow(SemidError);
+  });
+});
+
+describe('validationScore', () => {
+  it('returns the chosen metric of evaluate, and names the valid ones when it is missing', async () => {
+    const hook = validationScore({ table, examples: EXAMPLES, ks: [3] }, 'ndcg@3');
+    expect(await hook(new FakeModel(layout, successor))).toBeCloseTo(0.625, 12);
+    await expect(
+      validationScore({ table, examples: EXAMPLES, ks: [3] })(new FakeModel(layout, successor)),
+    ).rejects.toThrow(/recall@3/);
   });
 });
