@@ -9,8 +9,10 @@ import { collaborative } from './collaborative.js';
 import { hybrid } from './hybrid.js';
 import { imported } from './imported.js';
 import { keywords } from './keywords.js';
+import { letter } from './letter.js';
 import { random } from './random.js';
 import { rqkmeans } from './rqkmeans.js';
+import { rqvae } from './rqvae.js';
 import { sequential } from './sequential.js';
 import { title } from './title.js';
 import type { IndexingScheme, SchemeName } from './types.js';
@@ -24,10 +26,12 @@ export const SCHEMES = {
   category,
   keywords,
   collaborative,
+  rqvae,
   rqkmeans,
   hybrid,
+  letter,
   imported,
-} satisfies Partial<Record<SchemeName, IndexingScheme<any>>>;
+} satisfies Record<SchemeName, IndexingScheme<any>>;
 
 /** Names of the schemes in SCHEMES. */
 export const SCHEME_NAMES = Object.keys(SCHEMES) as (keyof typeof SCHEMES)[];

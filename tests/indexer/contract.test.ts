@@ -46,12 +46,34 @@ const CASES: Partial<Record<SchemeName, { label: string; config: Record<string, 
     { label: 'plain', config: { levels: 2, size: 4, textDim: 8 } },
     { label: 'balanced sinkhorn', config: { levels: 2, size: 4, textDim: 8, balanced: true, collisions: 'sinkhorn' } },
   ],
-  rqvae: [{ label: 'small', config: { levelSizes: [4, 4], dim: 8, epochs: 2 } }],
-  letter: [{ label: 'small', config: { levelSizes: [4, 4], dim: 8, epochs: 2 } }],
+  rqvae: [
+    {
+      label: 'small',
+      config: { levels: 2, size: 4, hidden: '16', latentDim: 4, textDim: 8, epochs: 3, batchSize: 32 },
+    },
+  ],
+  letter: [
+    {
+      label: 'small',
+      config: {
+        levels: 2,
+        size: 4,
+        hidden: '16',
+        latentDim: 4,
+        textDim: 8,
+        epochs: 3,
+        batchSize: 32,
+        collabDim: 4,
+        collabEpochs: 1,
+      },
+    },
+  ],
 };
 
 /** Schemes whose codes are random draws: a different seed must give a different table. */
-const RANDOM_SCHEMES: readonly string[] = ['random'];
+const RANDOM_SCHEMES: readonly string[] = ['random', 'rqvae', 'letter'];
+/** Schemes whose suffix level keeps spare values for new items. */
+const HEADROOM: readonly string[] = ['title', 'category', 'keywords'];
 /** Schemes that use no randomness at all: any seed gives the same table. */
 const SEED_FREE: readonly string[] = ['sequential', 'atomic', 'title', 'category', 'keywords', 'imported'];
 
@@ -184,11 +206,26 @@ describe.each(cases)('scheme $name ($label)', ({ name, config }) => {
     const src = split.items[3] as Item;
     const fresh: Item = { ...src, id: 'fresh-item' };
     const { results, table } = await encodeNewItems(loaded, [fresh, src]);
-    expect(results[0]).toMatchObject({ item: 'fresh-item', status: 'ok' });
-    expect(results[0]!.code!.slice(0, results[0]!.prefix.length)).toEqual(results[0]!.prefix);
+    const r = results[0]!;
+    expect(r.item).toBe('fresh-item');
     expect(results[1]).toMatchObject({ item: src.id, status: 'exists', code: loaded.table.encode(src.id) });
-    expect(table.size).toBe(split.items.length + 1);
-    expect(table.decode(results[0]!.code!)).toBe('fresh-item');
+    const L = loaded.table.levelSizes.length;
+    if (r.status === 'ok') {
+      expect(r.code!.slice(0, r.prefix.length)).toEqual(r.prefix);
+      expect(table.size).toBe(split.items.length + 1);
+      expect(table.decode(r.code!)).toBe('fresh-item');
+    } else if (r.status === 'taken') {
+      // Without a dedup level a new item whose code is taken cannot be placed.
+      expect(loaded.manifest.dedupLevel).toBe(false);
+      expect(loaded.table.decode(r.prefix)).toBeDefined();
+    } else {
+      expect(r.status).toBe('full');
+      expect(loaded.manifest.dedupLevel).toBe(true);
+      for (let v = 0; v < loaded.table.levelSizes[L - 1]!; v++)
+        expect(loaded.table.decode([...r.prefix, v])).toBeDefined();
+    }
+    // Schemes with suffix headroom always place an item whose text copies an existing one.
+    if (HEADROOM.includes(name)) expect(r.status).toBe('ok');
     expect(tf.memory().numTensors).toBe(before);
   });
 });
