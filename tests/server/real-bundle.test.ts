@@ -51,7 +51,11 @@ afterAll(async () => {
 async function open(runtime: 'tfjs' | 'onnx') {
   const registry = await BundleRegistry.open([{ name: 'tiny', dir }], bundleLoader(runtime), { persist: false });
   const app = await buildApp({ registry, apiKey: KEY });
-  return { app, registry, close: async () => (await app.close(), await registry.close()) };
+  const close = async () => {
+    await app.close();
+    await registry.close();
+  };
+  return { app, registry, close };
 }
 
 describe('a real tiny bundle', () => {
