@@ -9,14 +9,17 @@
  * Text embeddings are TF-IDF + LSA by default, or external ones (`embeddings`, as for rqkmeans).
  * - `rq-fused`: residual k-means (indexer/quant/residual.ts) over fused embeddings, the L2-normalised
  *   text embedding scaled by sqrt(1 - collabWeight) concatenated with an L2-normalised collaborative
- *   embedding scaled by sqrt(collabWeight). The collaborative embedding is the spectral embedding of
- *   the training co-occurrence graph (top `collabDim` eigenvectors of its normalised adjacency).
+ *   embedding scaled by sqrt(collabWeight). The collaborative embedding is either `learned` (a
+ *   next-item model trained with TensorFlow.js on the training sequences, features/collab.ts) or
+ *   `spectral` (top `collabDim` eigenvectors of the training co-occurrence graph's normalised
+ *   adjacency, no training).
  *   Collisions are handled by the chosen mode, with last-level distances for `sinkhorn`.
  * All collaborative signal comes from the TRAINING sequences only.
  */
 import type { Rng } from '../src/core/rng.js';
 import type { Item } from '../src/core/types.js';
 import { CID_DEFAULTS, CID_SPEC, type CidOptions, cidCodes, trainGraph } from './collaborative.js';
+import { learnCollabEmbeddings } from './features/collab.js';
 import { l2NormalizeRows } from './features/text.js';
 import { type FeatureConfig, featureProblems, itemVectors } from './quant/features.js';
 import { sqDistances } from './quant/kmeans.js';
@@ -43,6 +46,10 @@ export interface HybridConfig extends CidOptions, FeatureConfig {
   rqSize: number;
   /** rq-fused: collaborative embedding dimension. Default 32. */
   collabDim: number;
+  /** rq-fused: where the collaborative embedding comes from. Default learned. */
+  collabSource: 'learned' | 'spectral';
+  /** rq-fused, learned: training epochs of the collaborative model. Default 8. */
+  collabEpochs: number;
   /** rq-fused: weight of the collaborative part (0 = text only, 1 = collaborative only). Default 0.5. */
   collabWeight: number;
   /** rq-fused: balanced k-means at every level. Default false. */
@@ -65,6 +72,17 @@ const SPEC: ConfigSpec<HybridConfig> = {
   rqLevels: { kind: 'int', min: 1, max: 16, doc: 'rq-fused: residual k-means levels' },
   rqSize: { kind: 'int', min: 2, max: 65536, doc: 'rq-fused: codes per level' },
   collabDim: { kind: 'int', min: 1, max: 1024, doc: 'rq-fused: collaborative (spectral) embedding dimension' },
+  collabSource: {
+    kind: 'enum',
+    values: ['learned', 'spectral'],
+    doc: 'rq-fused: collaborative embedding learned with TensorFlow.js, or spectral (co-occurrence graph eigenvectors)',
+  },
+  collabEpochs: {
+    kind: 'int',
+    min: 0,
+    max: 1000,
+    doc: 'rq-fused, learned: training epochs of the collaborative model',
+  },
   collabWeight: { kind: 'number', min: 0, max: 1, doc: 'rq-fused: weight of the collaborative part' },
   balanced: { kind: 'bool', doc: 'rq-fused: balanced k-means at every level' },
   collisions: COLLISIONS_FIELD,
@@ -113,6 +131,8 @@ export const hybrid: IndexingScheme<HybridConfig> = {
     rqLevels: 3,
     rqSize: 256,
     collabDim: 32,
+    collabSource: 'learned',
+    collabEpochs: 8,
     collabWeight: 0.5,
     balanced: false,
     collisions: 'dedup-level',
@@ -174,8 +194,19 @@ export const hybrid: IndexingScheme<HybridConfig> = {
     // rq-fused
     const vec = await itemVectors(items, c, rng);
     const text = { embeddings: l2NormalizeRows(new Float32Array(vec.data), vec.dim), dim: vec.dim };
-    const collab = spectralEmbedding(A, Math.min(c.collabDim, n), rng, c.iters);
     const cd = Math.min(c.collabDim, n);
+    const collab =
+      c.collabSource === 'spectral'
+        ? spectralEmbedding(A, cd, rng, c.iters)
+        : l2NormalizeRows(
+            await learnCollabEmbeddings(
+              input.trainSequences,
+              items,
+              { dim: cd, epochs: c.collabEpochs, ...(input.log ? { log: input.log } : {}) },
+              rng,
+            ),
+            cd,
+          );
     const fused = concatScaled(
       text.embeddings,
       text.dim,
@@ -203,7 +234,7 @@ export const hybrid: IndexingScheme<HybridConfig> = {
         variant: c.variant,
         reconstructionError: fit.errorByLevel.at(-1),
         reconstructionErrorByLevel: fit.errorByLevel,
-        collabSource: 'spectral',
+        collabSource: c.collabSource,
       },
     });
     return { table, diagnostics };
