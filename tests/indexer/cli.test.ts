@@ -1,0 +1,96 @@
+/** `semid index build / inspect / import / encode` through the CLI entry, on a small synthetic dataset. */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { run } from '../../src/cli/main.js';
+
+const DATA = 'synthetic:items=120,users=200,maxLength=12';
+const dir = mkdtempSync(join(tmpdir(), 'semid-index-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let out = '';
+let err = '';
+beforeEach(() => {
+  out = '';
+  err = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
+    out += String(s);
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
+    err += String(s);
+    return true;
+  });
+});
+afterEach(() => vi.restoreAllMocks());
+
+describe('semid index', () => {
+  it('builds, inspects and encodes new items with a text scheme', async () => {
+    const idx = join(dir, 'kw');
+    expect(
+      await run(['index', 'build', '--scheme', 'keywords', '--data', DATA, '--out', idx, '--seed', '3', '--json']),
+    ).toBe(0);
+    const diag = JSON.parse(out);
+    expect(diag).toMatchObject({ items: 120, collisionsAfter: 0 });
+
+    out = '';
+    expect(await run(['index', 'inspect', idx, '--json'])).toBe(0);
+    const info = JSON.parse(out);
+    expect(info.manifest).toMatchObject({ scheme: 'keywords', seed: 3, hasEncoder: true });
+    expect(info.examples.length).toBeGreaterThan(0);
+    expect(info.examples[0].examples[0].code).toHaveLength(info.manifest.levelSizes.length);
+
+    out = '';
+    expect(await run(['index', 'inspect', idx])).toBe(0);
+    expect(out).toMatch(/scheme keywords/);
+    expect(out).toMatch(/collisions after {6}0/);
+
+    const codes = JSON.parse(readFileSync(join(idx, 'codes.json'), 'utf8')).codes as Record<string, number[]>;
+    const first = Object.keys(codes)[0]!;
+    const items = join(dir, 'new.jsonl');
+    writeFileSync(
+      items,
+      `${JSON.stringify({ id: 'brand-new', title: 'anything at all' })}\n${JSON.stringify({ id: first })}\n`,
+    );
+    out = '';
+    expect(await run(['index', 'encode', idx, '--items', items])).toBe(0);
+    const lines = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines[0]).toMatchObject({ item: 'brand-new', status: 'ok' });
+    expect(lines[1]).toMatchObject({ item: first, status: 'exists', code: codes[first] });
+  });
+
+  it('imports a published index and applies the collision mode', async () => {
+    const file = join(dir, 'pub.index.json');
+    const idx = join(dir, 'pub');
+    // keys are positions in dataset order; every 10 items share a code
+    const pub = Object.fromEntries(
+      Array.from({ length: 120 }, (_, i) => [String(i), [`<a_${Math.floor(i / 10)}>`, '<b_0>']]),
+    );
+    writeFileSync(file, JSON.stringify(pub));
+    expect(await run(['index', 'import', file, '--data', DATA, '--out', idx, '--collisions', 'report', '--json'])).toBe(
+      0,
+    );
+    const diag = JSON.parse(out);
+    expect(diag.collisionRateBefore).toBe(1);
+    expect(diag.maxItemsPerCode).toBe(10);
+    expect(diag.collisionGroups).toHaveLength(12);
+    expect(diag.levels.map((l: { size: number }) => l.size)).toEqual([12, 1, 10]);
+  });
+
+  it('fails with a coded error for bad input', async () => {
+    expect(await run(['index', 'build', '--scheme', 'nope', '--data', DATA, '--out', join(dir, 'x')])).toBe(2);
+    expect(err).toMatch(/SEMID_ERR_UNKNOWN_SCHEME.*valid schemes: random/);
+    expect(
+      await run(['index', 'build', '--scheme', 'random', '--data', DATA, '--out', join(dir, 'x'), '--collisions', 'x']),
+    ).toBe(2);
+    expect(err).toMatch(/--collisions must be one of dedup-level, sinkhorn, report/);
+    expect(await run(['index', 'inspect', join(dir, 'missing')])).toBe(2);
+    expect(err).toMatch(/SEMID_ERR_ARTIFACT_MISSING/);
+    expect(await run(['index', 'encode', join(dir, 'missing')])).toBe(2);
+    expect(err).toMatch(/--items is required/);
+  });
+});
