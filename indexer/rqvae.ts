@@ -29,7 +29,7 @@ export const RQVAE_DEFAULTS: RqVaeConfig = {
   hidden: '512,256,128',
   latentDim: 32,
   beta: 0.25,
-  epochs: 150,
+  epochs: 100,
   batchSize: 512,
   learningRate: 1e-3,
   kmeansInit: true,
