@@ -1,0 +1,308 @@
+/**
+ * `semid compare` and `semid demo`: build each scheme's index, train the same model on each, evaluate
+ * on the test split, and write report.md + report.json. This module wires the real stages (indexer,
+ * trainer, evaluator) into the harness of src/eval/compare.ts.
+ */
+import { join, resolve } from 'node:path';
+import { buildIndex, loadIndex } from '../../indexer/artifact.js';
+import { SCHEME_NAMES } from '../../indexer/registry.js';
+import type { SchemeName } from '../../indexer/types.js';
+import { loadSplit } from '../core/data/index.js';
+import { SemidError } from '../core/errors.js';
+import type { GenerativeModel } from '../core/model.js';
+import { createRng } from '../core/rng.js';
+import { initTf } from '../core/tf.js';
+import type { Example, SplitData } from '../core/types.js';
+import { type CompareStages, runCompare } from '../eval/compare.js';
+import { evaluate, resultValues } from '../eval/evaluate.js';
+import type { CompareReport } from '../eval/report.js';
+import { type Command, int, log, type ParsedArgs, readConfigFile, str } from './command.js';
+
+/** What a compare run is configured by (flags, or a JSON/YAML file given with --config). */
+export interface CompareConfig {
+  /** Partial model config shared by every scheme (models/config.ts). */
+  model: Record<string, unknown>;
+  /** Partial scheme configs, by scheme name. */
+  schemes: Record<string, Record<string, unknown>>;
+  /** Validation users sampled (seeded) for early stopping; 0 = all. */
+  validUsers: number;
+  /** Beam width of the test evaluation. */
+  beamWidth: number;
+  /** Wall-clock cap on each training run, seconds (0 = none). */
+  maxTrainSeconds: number;
+  /** Runtime of the test evaluation. */
+  runtime: 'onnx' | 'tfjs';
+  /** Training worker threads (undefined = one per spare core). */
+  workers?: number;
+}
+
+const DEFAULTS: CompareConfig = {
+  model: {},
+  schemes: {},
+  validUsers: 2000,
+  beamWidth: 20,
+  maxTrainSeconds: 0,
+  runtime: 'onnx',
+};
+
+/** Picks `n` examples with a seeded shuffle (all when n is 0 or larger than the list). */
+export function sampleExamples(examples: readonly Example[], n: number, seed: number): Example[] {
+  if (n <= 0 || n >= examples.length) return [...examples];
+  const idx = createRng(seed).shuffle(examples.map((_, i) => i));
+  return idx
+    .slice(0, n)
+    .sort((a, b) => a - b)
+    .map((i) => examples[i] as Example);
+}
+
+/** The real stages: indexer/artifact buildIndex, models/train trainModel, eval/evaluate evaluate. */
+export function realStages(cfg: CompareConfig, dataSpec: string): CompareStages {
+  return {
+    async buildIndex({ scheme, seed, split, out }) {
+      const { diagnostics } = await buildIndex({
+        scheme: scheme as SchemeName,
+        split,
+        config: cfg.schemes[scheme],
+        seed,
+        out,
+        log,
+      });
+      const values: Record<string, number> = {
+        collisionRateBefore: diagnostics.collisionRateBefore,
+        collisionsAfter: diagnostics.collisionsAfter,
+        maxItemsPerCode: diagnostics.maxItemsPerCode,
+        dedupShare: diagnostics.dedupShare,
+        levels: diagnostics.levels.length,
+        'util@L0': diagnostics.levels[0]?.utilization ?? Number.NaN,
+        'perplexity@L0': diagnostics.levels[0]?.perplexity ?? Number.NaN,
+      };
+      if (diagnostics.prefixCoherence !== undefined) values.prefixCoherence = diagnostics.prefixCoherence;
+      if (diagnostics.reconstructionError !== undefined) values.reconstructionError = diagnostics.reconstructionError;
+      return { values };
+    },
+    async train({ seed, split, indexDir, out }) {
+      await initTf();
+      const { trainModel } = await import('../../models/train.js');
+      const index = await loadIndex(indexDir, { encoder: false });
+      const validExamples = sampleExamples(split.valid, cfg.validUsers, seed);
+      const result = await trainModel({
+        table: index.table,
+        data: split,
+        config: { ...cfg.model, seed },
+        workers: cfg.workers,
+        out,
+        indexDir: resolve(indexDir),
+        maxSeconds: cfg.maxTrainSeconds > 0 ? cfg.maxTrainSeconds : undefined,
+        validate: async (model) => {
+          const r = await evaluate({
+            model,
+            table: index.table,
+            examples: validExamples,
+            ks: [10],
+            beamWidth: cfg.beamWidth,
+          });
+          return r.metrics['ndcg@10'] ?? 0;
+        },
+        log,
+        dataSpec,
+      } as Parameters<typeof trainModel>[0]);
+      result.model.dispose();
+      return {
+        values: {
+          epochs: result.epochs.length,
+          bestEpoch: result.bestEpoch,
+          'validNdcg@10': result.bestValid ?? Number.NaN,
+          steps: result.steps,
+        },
+      };
+    },
+    async evaluate({ split, modelDir, indexDir }) {
+      const index = await loadIndex(indexDir, { encoder: false });
+      const model = await openModel(modelDir, cfg.runtime);
+      try {
+        const r = await evaluate({
+          model,
+          table: index.table,
+          examples: split.test,
+          beamWidth: cfg.beamWidth,
+          trainSequences: split.trainSequences,
+          progress: 'test',
+        });
+        return { values: resultValues(r) };
+      } finally {
+        model.dispose();
+      }
+    },
+  };
+}
+
+/** Opens a saved model with the chosen runtime (ONNX: exported next to the weights first). */
+async function openModel(modelDir: string, runtime: 'onnx' | 'tfjs'): Promise<GenerativeModel> {
+  if (runtime === 'tfjs') {
+    await initTf();
+    const { loadModel } = await import('../../models/io.js');
+    return loadModel(modelDir);
+  }
+  const { exportOnnx } = await import('../../models/onnx/export.js');
+  const { OnnxModel } = await import('../../models/onnx/runtime.js');
+  await exportOnnx(modelDir);
+  return OnnxModel.load(modelDir);
+}
+
+function parseSchemes(v: string): string[] {
+  const names = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknown = names.filter((n) => !(SCHEME_NAMES as readonly string[]).includes(n));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new SemidError(
+      'SEMID_ERR_UNKNOWN_SCHEME',
+      `unknown scheme(s) ${unknown.map((u) => `"${u}"`).join(', ') || '(none given)'}; valid: ${SCHEME_NAMES.join(', ')}`,
+    );
+  }
+  return names;
+}
+
+/** Merges a config file under the flags and validates the result. */
+export function resolveCompareConfig(file: Record<string, unknown> | undefined, args: ParsedArgs): CompareConfig {
+  const cfg: CompareConfig = { ...DEFAULTS, ...(file as Partial<CompareConfig> | undefined) };
+  const problems: string[] = [];
+  const known = new Set(Object.keys(DEFAULTS).concat('workers'));
+  for (const k of Object.keys(file ?? {})) if (!known.has(k)) problems.push(`unknown key "${k}"`);
+  if (str(args, 'epochs') !== undefined) cfg.model = { ...cfg.model, epochs: int(args, 'epochs', 0) };
+  if (str(args, 'valid-users') !== undefined) cfg.validUsers = int(args, 'valid-users', 0);
+  if (str(args, 'beam') !== undefined) cfg.beamWidth = int(args, 'beam', 20);
+  if (str(args, 'max-train-seconds') !== undefined) cfg.maxTrainSeconds = int(args, 'max-train-seconds', 0);
+  if (str(args, 'workers') !== undefined) cfg.workers = int(args, 'workers', 1);
+  const rt = str(args, 'runtime');
+  if (rt !== undefined) cfg.runtime = rt as CompareConfig['runtime'];
+  if (cfg.runtime !== 'onnx' && cfg.runtime !== 'tfjs')
+    problems.push(`runtime must be onnx or tfjs, got "${cfg.runtime}"`);
+  if (!Number.isInteger(cfg.beamWidth) || cfg.beamWidth < 1) problems.push('beamWidth must be a positive integer');
+  if (!Number.isInteger(cfg.validUsers) || cfg.validUsers < 0) problems.push('validUsers must be an integer >= 0');
+  if (problems.length > 0) throw new SemidError('SEMID_ERR_BAD_CONFIG', `compare config: ${problems.join('; ')}`);
+  return cfg;
+}
+
+function parseSeeds(args: ParsedArgs): number[] {
+  const list = str(args, 'seed-list');
+  if (list !== undefined) {
+    const seeds = list.split(',').map(Number);
+    if (seeds.some((s) => !Number.isInteger(s))) {
+      throw new SemidError('SEMID_ERR_BAD_INPUT', `--seed-list must be comma-separated integers, got "${list}"`);
+    }
+    return seeds;
+  }
+  const n = int(args, 'seeds', 1);
+  if (n < 1) throw new SemidError('SEMID_ERR_BAD_INPUT', `--seeds must be >= 1, got ${n}`);
+  return Array.from({ length: n }, (_, i) => i + 1);
+}
+
+/** Runs a comparison and prints where the report went. */
+export async function compareRun(
+  split: SplitData,
+  dataSpec: string,
+  schemes: string[],
+  seeds: number[],
+  out: string,
+  cfg: CompareConfig,
+): Promise<CompareReport> {
+  const report = await runCompare({
+    split,
+    schemes,
+    seeds,
+    out,
+    work: join(out, 'work'),
+    stages: realStages(cfg, dataSpec),
+    config: { data: dataSpec, compared: schemes, seeds, ...cfg },
+    log,
+  });
+  log(`[compare] report written to ${join(out, 'report.md')} and report.json`);
+  return report;
+}
+
+const COMMON_OPTIONS = {
+  config: {
+    type: 'string',
+    description: 'JSON/YAML file: {model: {...}, schemes: {name: {...}}, validUsers, beamWidth, ...}',
+  },
+  epochs: { type: 'string', description: 'maximum training epochs per scheme' },
+  'valid-users': { type: 'string', description: 'validation users sampled for early stopping (0 = all)' },
+  beam: { type: 'string', description: 'beam width of the test evaluation', default: '20' },
+  'max-train-seconds': { type: 'string', description: 'wall-clock cap per training run (0 = none)' },
+  workers: { type: 'string', description: 'training worker threads (default: one per spare core)' },
+  runtime: { type: 'string', description: 'evaluation runtime: onnx or tfjs', default: 'onnx' },
+} as const;
+
+/** `semid compare`. */
+export const compareCommand: Command = {
+  name: 'compare',
+  summary: 'build each scheme, train the same model on each, evaluate, write report.md/report.json',
+  usage: 'semid compare --data <dir|synthetic> --schemes a,b,c [--seeds 3] --out <dir>',
+  options: {
+    data: { type: 'string', description: 'dataset directory or synthetic spec' },
+    schemes: { type: 'string', description: `comma-separated schemes (${SCHEME_NAMES.join(', ')})` },
+    seeds: { type: 'string', description: 'number of seeds (1..n)', default: '1' },
+    'seed-list': { type: 'string', description: 'explicit comma-separated seeds (overrides --seeds)' },
+    out: { type: 'string', description: 'report directory (replaced atomically)' },
+    ...COMMON_OPTIONS,
+  },
+  async run(args) {
+    const data = str(args, 'data');
+    const out = str(args, 'out');
+    const schemes = str(args, 'schemes');
+    if (!data || !out || !schemes) {
+      throw new SemidError('SEMID_ERR_BAD_INPUT', 'semid compare needs --data, --schemes and --out');
+    }
+    const file = str(args, 'config');
+    const cfg = resolveCompareConfig(file ? readConfigFile(file) : undefined, args);
+    const split = await loadSplit(data);
+    const report = await compareRun(split, data, parseSchemes(schemes), parseSeeds(args), out, cfg);
+    return report.failures.length > 0 ? 1 : 0;
+  },
+};
+
+/** The schemes `semid demo` compares. */
+export const DEMO_SCHEMES = ['random', 'sequential', 'collaborative', 'rqkmeans', 'rqvae', 'hybrid'];
+
+/** The demo's model and index settings: small enough to finish in about 3 minutes on 2 cores. */
+export const DEMO_CONFIG: CompareConfig = {
+  ...DEFAULTS,
+  model: { dModel: 64, layers: 2, heads: 2, ffn: 256, epochs: 6, batch: 64, lr: 3e-3, warmup: 50, patience: 2 },
+  schemes: { rqvae: { epochs: 30 } },
+  validUsers: 300,
+  maxTrainSeconds: 20,
+};
+
+/** `semid demo`: compare on the synthetic dataset over the main schemes. */
+export const demoCommand: Command = {
+  name: 'demo',
+  summary: 'compare the main schemes on built-in synthetic data (about 3 minutes)',
+  usage: 'semid demo [--out runs/demo] [--schemes a,b]',
+  options: {
+    out: { type: 'string', description: 'report directory', default: 'runs/demo' },
+    schemes: { type: 'string', description: 'schemes to compare', default: DEMO_SCHEMES.join(',') },
+    data: { type: 'string', description: 'synthetic spec', default: 'synthetic:seed=42,items=2000,users=3000' },
+    ...COMMON_OPTIONS,
+  },
+  async run(args) {
+    const out = str(args, 'out') ?? 'runs/demo';
+    const data = str(args, 'data') ?? 'synthetic';
+    const file = str(args, 'config');
+    const cfg = resolveCompareConfig({ ...DEMO_CONFIG, ...(file ? readConfigFile(file) : {}) }, args);
+    const split = await loadSplit(data);
+    log(`[demo] ${split.name}: ${split.items.length} items, ${split.users.length} users`);
+    const report = await compareRun(
+      split,
+      data,
+      parseSchemes(str(args, 'schemes') ?? DEMO_SCHEMES.join(',')),
+      [1],
+      out,
+      cfg,
+    );
+    const { readFile } = await import('node:fs/promises');
+    process.stdout.write(await readFile(join(out, 'report.md'), 'utf8'));
+    return report.failures.length > 0 ? 1 : 0;
+  },
+};
