@@ -80,32 +80,52 @@ const history = (): Code[] =>
 const d = cfg.dModel;
 const V = layout.vocabSize;
 const T = 1 + HIST * L; // [BOS, 20 items x 4 tokens]
-/** FLOPs of one transformer block over `n` queries attending to `k` keys (self-attention only). */
-const blockFlops = (n: number, k: number) =>
-  2 * n * d * 3 * d + 2 * 2 * n * k * d + 2 * n * d * d + 2 * 2 * n * d * cfg.ffn;
-const crossFlops = (n: number, k: number) => 2 * n * d * d + 2 * 2 * n * k * d + 2 * n * d * d;
-const headFlops = (n: number) => 2 * n * d * V;
-/** FLOPs of a whole recommendation for `users` users: [encode, steps...] as each runtime executes it. */
+/** Dense FLOPs per token of a block: QKV, output projection, FFN. */
+const dense = (n: number) => n * (2 * d * 3 * d + 2 * d * d + 4 * d * cfg.ffn);
+const qkvOnly = (n: number) => n * 2 * d * 3 * d;
+/** Scores and weighted values of `nq` queries over `nk` keys. */
+const attn = (nq: number, nk: number) => 4 * nq * nk * d;
+/** Cross-attention query and output projections per token. */
+const crossDense = (n: number) => n * 4 * d * d;
+const head = (n: number) => 2 * n * d * V;
+const layers = cfg.layers;
+
+/**
+ * FLOPs of a whole recommendation for `users` users (encode + every step) as each runtime executes
+ * it. TF.js (models/transformer.ts) prefills all T history tokens and reuses the last position's
+ * logits for level 0; its steps run the P prefix tokens of every row. The ONNX graphs encode T-1
+ * tokens, and each step runs [last history token, prefix] per row, users' rows together (each query
+ * also scores the K*S current keys of its user, masked to its own row), with only the last position
+ * through the last layer.
+ */
 function recommendFlops(runtime: 'tfjs' | 'onnx', users: number): number {
   let f = 0;
-  if (arch === 'decoder') {
-    // TF.js prefill runs all T tokens (and the head at the last); ONNX encode runs T-1 tokens and only
-    // the last layer's QKV, then re-runs the last history token in every step.
-    if (runtime === 'tfjs') f += users * (cfg.layers * blockFlops(T, T) + headFlops(1));
-    else f += users * ((cfg.layers - 1) * blockFlops(T - 1, T - 1) + 2 * (T - 1) * d * 3 * d);
-    for (let p = 0; p < L; p++) {
-      const rows = users * (p === 0 ? 1 : BEAM);
-      const s = runtime === 'tfjs' ? p : p + 1;
-      if (s === 0) continue; // TF.js reuses the prefill's last logits
-      f += cfg.layers * blockFlops(rows * s, T + s) + headFlops(rows);
+  const dec = arch === 'decoder';
+  if (runtime === 'tfjs') {
+    f += users * layers * (dense(T) + attn(T, T));
+    f += dec ? users * head(1) : users * layers * 2 * T * d * 2 * d;
+    for (let p = dec ? 1 : 0; p < L; p++) {
+      const R = users * (p === 0 ? 1 : BEAM);
+      const s = dec ? p : p + 1;
+      const perLayer = dec
+        ? dense(R * s) + attn(R * s, T + s)
+        : dense(R * s) + attn(R * s, s) + crossDense(R * s) + attn(R * s, T);
+      f += layers * perLayer + head(R);
     }
-  } else {
-    f += users * (cfg.layers * blockFlops(T, T) + cfg.layers * 2 * T * d * 2 * d);
-    for (let p = 0; p < L; p++) {
-      const rows = users * (p === 0 ? 1 : BEAM);
-      const s = p + 1;
-      f += cfg.layers * (blockFlops(rows * s, s) + crossFlops(rows * s, T)) + headFlops(rows);
-    }
+    return f;
+  }
+  const Te = dec ? T - 1 : T;
+  f += dec
+    ? users * ((layers - 1) * (dense(Te) + attn(Te, Te)) + qkvOnly(Te))
+    : users * (layers * (dense(T) + attn(T, T)) + layers * 2 * T * d * 2 * d);
+  for (let p = 0; p < L; p++) {
+    const K = p === 0 ? 1 : BEAM;
+    const R = users * K;
+    const s = p + 1;
+    const keys = (dec ? Te : 0) + K * s;
+    const full = dense(R * s) + attn(R * s, keys) + (dec ? 0 : crossDense(R * s) + attn(R * s, T));
+    const last = qkvOnly(R * s) + dense(R) - qkvOnly(R) + attn(R, keys) + (dec ? 0 : crossDense(R) + attn(R, T));
+    f += (layers - 1) * full + last + head(R);
   }
   return f;
 }

@@ -93,14 +93,30 @@ class Net {
     return this.g.transpose(this.g.reshape(x, [0, 0, this.h, this.dh]), [0, 2, 1, 3]);
   }
 
+  /** [n, t, d] -> [n, h, dh, t]: keys, transposed once so every score product reads them directly. */
+  headsT(x: string): string {
+    return this.g.transpose(this.g.reshape(x, [0, 0, this.h, this.dh]), [0, 2, 3, 1]);
+  }
+
+  /** (q . kT) * 1/sqrt(dh) + bias with keys already transposed: q [..., tq, dh], kT [..., dh, tk]. */
+  scoresT(q: string, kT: string, bias: string): string {
+    return this.g.add(this.g.mul(this.g.matmul(q, kT), this.g.f32([1 / Math.sqrt(this.dh)], [])), bias);
+  }
+
   /** [n, h, t, dh] -> [n, t, d] */
   merge(o: string): string {
     return this.g.reshape(this.g.transpose(o, [0, 2, 1, 3]), [0, 0, this.d]);
   }
 
-  /** (q . k^T) * 1/sqrt(dh) + bias, as models/ops.ts attention orders it. q [n,h,tq,dh], k [n,h,tk,dh]. */
-  scores(q: string, k: string, bias: string): string {
-    const s = this.g.matmul(q, this.g.transpose(k, [0, 1, 3, 2]));
+  /**
+   * (q . k^T) * 1/sqrt(dh) + bias, as models/ops.ts attention orders it. q [..., tq, dh], k [..., tk, dh]
+   * of rank `rank` (4 or 5).
+   */
+  scores(q: string, k: string, bias: string, rank = 4): string {
+    const perm = Array.from({ length: rank }, (_, i) => i);
+    perm[rank - 1] = rank - 2;
+    perm[rank - 2] = rank - 1;
+    const s = this.g.matmul(q, this.g.transpose(k, perm));
     return this.g.add(this.g.mul(s, this.g.f32([1 / Math.sqrt(this.dh)], [])), bias);
   }
 
@@ -120,11 +136,11 @@ class Net {
     return this.g.add(x, this.linear(hdn, `${p}.ffn.w2`, `${p}.ffn.b2`));
   }
 
-  /** LN1 and the fused QKV projection of block `p`: q, k, v as [n, h, t, dh]. */
+  /** LN1 and the fused QKV projection of block `p`: q [n,h,t,dh], keys transposed [n,h,dh,t], v [n,h,t,dh]. */
   qkv(p: string, x: string): [string, string, string] {
     const qkv = this.linear(this.ln(x, `${p}.ln1`), `${p}.attn.wqkv`, `${p}.attn.bqkv`);
     const [q, k, v] = this.g.split(qkv, [this.d, this.d, this.d], -1) as [string, string, string];
-    return [this.heads(q), this.heads(k), this.heads(v)];
+    return [this.heads(q), this.headsT(k), this.heads(v)];
   }
 
   /** Output projection and residual of self-attention output o [n,h,t,dh]. */
@@ -145,11 +161,6 @@ class Net {
     );
   }
 
-  /** The last position of [n, t, d] as [n, d]. */
-  last(x: string): string {
-    return this.g.reshape(this.g.slice(x, [-1], [END], [1]), [-1, this.d]);
-  }
-
   /** [t, t] float: 0 where key <= query, NEG above the diagonal; t from dimension `axis` of `like`. */
   causal(like: string, axis: number): string {
     const g = this.g;
@@ -157,6 +168,77 @@ class Net {
     const r = g.range(g.i64([0], []), t, g.i64([1], []));
     const blocked = g.less(g.unsqueeze(r, [1]), g.unsqueeze(r, [0]));
     return g.where(blocked, g.f32([NEG], []), g.f32([0], []));
+  }
+
+  // ---- step graphs: rows grouped per user, tokens [B, K, S], hidden states [B, K, S, d]
+
+  /**
+   * [B, K, S, d] -> [B, h, K*S, dh]: the user layout, where all K rows of a user attend together (one
+   * matrix product per user and head against that user's cached keys, no per-row copy of the cache).
+   */
+  userHeads(x: string): string {
+    return this.g.reshape(this.g.transpose(this.g.reshape(x, [0, 0, 0, this.h, this.dh]), [0, 3, 1, 2, 4]), [
+      0,
+      0,
+      -1,
+      this.dh,
+    ]);
+  }
+
+  /** [B, h, K*S, dh] -> [B, K, S, d]; `toRows` is the int64 shape [0, 0, K, -1, dh]. */
+  userMerge(o: string, toRows: string): string {
+    return this.g.reshape(this.g.transpose(this.g.reshape(o, toRows), [0, 2, 3, 1, 4]), [0, 0, 0, this.d]);
+  }
+
+  /** The last position of every row of user-layout queries [B, h, K*S, dh] -> [B, h, K, dh]. */
+  lastQuery(q: string, toRows: string): string {
+    return this.g.reshape(this.g.slice(this.g.reshape(q, toRows), [-1], [END], [3]), [0, 0, -1, this.dh]);
+  }
+
+  /** LN1 and the fused QKV projection of block `p` on [B, K, S, d]: q, k, v in the user layout [B, h, K*S, dh]. */
+  userQkv(p: string, x: string): [string, string, string] {
+    const qkv = this.linear(this.ln(x, `${p}.ln1`), `${p}.attn.wqkv`, `${p}.attn.bqkv`);
+    const [q, k, v] = this.g.split(qkv, [this.d, this.d, this.d], -1) as [string, string, string];
+    return [this.userHeads(q), this.userHeads(k), this.userHeads(v)];
+  }
+
+  /**
+   * The additive mask [K*Sq, K*S] among the current tokens of a user's K rows in the user layout:
+   * a query sees only its own row's keys, causally. With `lastOnly` the queries are each row's last
+   * position (Sq = 1), which sees its whole row.
+   */
+  rowCausal(Kd: string, Sd: string, lastOnly: boolean): string {
+    const g = this.g;
+    const one = g.i64([1], []);
+    const K = g.squeeze(Kd, [0]);
+    const S = g.squeeze(Sd, [0]);
+    const Sq = lastOnly ? one : S;
+    const rq = g.range(g.i64([0], []), g.mul(K, Sq), one);
+    const rc = g.range(g.i64([0], []), g.mul(K, S), one);
+    const kq = g.unsqueeze(g.div(rq, Sq), [1]);
+    const iq = g.unsqueeze(g.add(g.node('Mod', [rq, Sq]), g.sub(S, Sq)), [1]); // position within the row
+    const kc = g.unsqueeze(g.div(rc, S), [0]);
+    const jc = g.unsqueeze(g.node('Mod', [rc, S]), [0]);
+    const allowed = g.node('And', [g.equal(kq, kc), g.node('LessOrEqual', [jc, iq])]);
+    return g.where(allowed, g.f32([0], []), g.f32([NEG], []));
+  }
+
+  /** Dimension `axis` of `x` as an int64 vector of length 1. */
+  dim(x: string, axis: number): string {
+    return this.g.gather(this.g.shape(x), this.g.i64([axis]));
+  }
+
+  /** An int64 shape vector from constant and dynamic parts. */
+  shapeOf(parts: readonly (number | string)[]): string {
+    return this.g.concat(
+      parts.map((p) => (typeof p === 'number' ? this.g.i64([p]) : p)),
+      0,
+    );
+  }
+
+  /** ln_f and the head at the last position of [B, K, S, d]: logits [B, K, V]. */
+  rowLogits(x: string): string {
+    return this.head(this.g.reshape(this.g.slice(x, [-1], [END], [2]), [0, 0, this.d]));
   }
 
   /** [n, t] int64 mask -> additive key bias [n, t] float: 0 for real tokens, NEG for padding. */
@@ -213,43 +295,48 @@ export function buildDecoderGraphs(w: TransformerWeights): OnnxGraphs {
   const bias = g.add(g.unsqueeze(e.keyBias(mask), [1, 2]), e.causal(hist, 1)); // [B,1,T,T]
   for (let i = 0; i < layers; i++) {
     const p = `blk${i}`;
-    const [q, k, v] = e.qkv(p, x);
-    g.output(k, `past_key_${i}`, 'FLOAT', ['batch', e.h, 'T', e.dh]);
+    const [q, kT, v] = e.qkv(p, x);
+    g.output(kT, `past_key_${i}`, 'FLOAT', ['batch', e.h, e.dh, 'T']);
     g.output(v, `past_value_${i}`, 'FLOAT', ['batch', e.h, 'T', e.dh]);
     if (i === layers - 1) break; // the last layer's output feeds nothing the step graph needs
-    const o = g.matmul(g.softmax(e.scores(q, k, bias)), v);
+    const o = g.matmul(g.softmax(e.scoresT(q, kT, bias)), v);
     x = e.ffn(p, e.attnOut(p, x, o, 'attn'));
   }
   g.output(e.keyBias(mask), 'past_bias', 'FLOAT', ['batch', 'T']);
   g.output(g.reduceSum(mask, [1]), 'past_length', 'INT64', ['batch']);
 
-  // ---- step: [last history token, prefix...] against the cached keys/values
+  // ---- step: per user, K rows of [last history token, prefix...] against the user's cached keys/values
   const s = new Net('semid_decoder_step', w);
   const sg = s.g;
-  const pastK = Array.from({ length: layers }, (_, i) => sg.input(`past_key_${i}`, 'FLOAT', ['batch', s.h, 'T', s.dh]));
+  const pastK = Array.from({ length: layers }, (_, i) => sg.input(`past_key_${i}`, 'FLOAT', ['batch', s.h, s.dh, 'T']));
   const pastV = Array.from({ length: layers }, (_, i) =>
     sg.input(`past_value_${i}`, 'FLOAT', ['batch', s.h, 'T', s.dh]),
   );
   const pastBias = sg.input('past_bias', 'FLOAT', ['batch', 'T']);
   const pastLen = sg.input('past_length', 'INT64', ['batch']);
-  const user = sg.input('user', 'INT64', ['rows']);
-  const tokens = sg.input('tokens', 'INT64', ['rows', 'S']);
-  const S = sg.gather(sg.shape(tokens), sg.i64([1], []));
-  const offs = sg.range(sg.i64([0], []), S, sg.i64([1], []));
-  const spos = sg.add(sg.unsqueeze(sg.gather(pastLen, user), [1]), sg.unsqueeze(offs, [0])); // [R,S]
-  let y = s.embed(tokens, spos, 'pos_emb', sg.i64(lvlTable));
-  const biasPast = sg.unsqueeze(sg.gather(pastBias, user), [1, 2]); // [R,1,1,T]
-  const causal = s.causal(tokens, 1); // [S,S]
+  const tokens = sg.input('tokens', 'INT64', ['batch', 'beams', 'S']);
+  const [Kd, Sd, Td] = [s.dim(tokens, 1), s.dim(tokens, 2), s.dim(pastBias, 1)];
+  const offs = sg.range(sg.i64([0], []), sg.squeeze(Sd, [0]), sg.i64([1], []));
+  const spos = sg.add(sg.unsqueeze(pastLen, [1, 2]), sg.unsqueeze(offs, [0, 1])); // [B,1,S]
+  let y = s.embed(tokens, spos, 'pos_emb', sg.i64(lvlTable)); // [B,K,S,d]
+  const biasPast = sg.unsqueeze(pastBias, [1, 2]); // [B,1,1,T]
+  const toRows = s.shapeOf([0, 0, Kd, -1, s.dh]); // [B,h,K*Sq,dh] -> [B,h,K,Sq,dh]
   for (let i = 0; i < layers; i++) {
     const p = `blk${i}`;
-    const [q, k, v] = s.qkv(p, y);
-    const pk = sg.gather(pastK[i] as string, user);
-    const pv = sg.gather(pastV[i] as string, user);
-    const sc = sg.concat([s.scores(q, pk, biasPast), s.scores(q, k, causal)], -1); // [R,h,S,T+S]
-    const o = sg.matmul(sg.softmax(sc), sg.concat([pv, v], 2));
-    y = s.ffn(p, s.attnOut(p, y, o, 'attn'));
+    // In the last layer only each row's last position feeds the logits: only its query goes on.
+    const lastLayer = i === layers - 1;
+    const [qAll, k, v] = s.userQkv(p, y); // [B,h,K*S,dh]
+    const q = lastLayer ? s.lastQuery(qAll, toRows) : qAll; // [B,h,K*Sq,dh]
+    const yIn = lastLayer ? sg.slice(y, [-1], [END], [2]) : y; // [B,K,Sq,d]
+    const sPast = s.scoresT(q, pastK[i] as string, biasPast); // [B,h,K*Sq,T]
+    const sCur = s.scores(q, k, s.rowCausal(Kd, Sd, lastLayer)); // [B,h,K*Sq,K*S]
+    const prob = sg.softmax(sg.concat([sPast, sCur], -1));
+    const pPast = sg.sliceDyn(prob, sg.i64([0]), Td, sg.i64([-1]));
+    const pCur = sg.sliceDyn(prob, Td, sg.i64([END]), sg.i64([-1]));
+    const o = sg.add(sg.matmul(pPast, pastV[i] as string), sg.matmul(pCur, v)); // [B,h,K*Sq,dh]
+    y = s.ffn(p, sg.add(yIn, s.linear(s.userMerge(o, toRows), `${p}.attn.wo`, `${p}.attn.bo`)));
   }
-  sg.output(s.head(s.last(y)), 'logits', 'FLOAT', ['rows', V]);
+  sg.output(s.rowLogits(y), 'logits', 'FLOAT', ['batch', 'beams', V]);
 
   const meta = { metadata: { semid_arch: 'decoder' } };
   return { encode: g.toModel(meta), step: sg.toModel(meta) };
@@ -273,8 +360,8 @@ export function buildEncDecGraphs(w: TransformerWeights): OnnxGraphs {
   const bias = g.unsqueeze(keyBias, [1, 2]); // [B,1,1,T]
   for (let i = 0; i < layers; i++) {
     const p = `enc.blk${i}`;
-    const [q, k, v] = e.qkv(p, x);
-    const o = g.matmul(g.softmax(e.scores(q, k, bias)), v);
+    const [q, kT, v] = e.qkv(p, x);
+    const o = g.matmul(g.softmax(e.scoresT(q, kT, bias)), v);
     x = e.ffn(p, e.attnOut(p, x, o, 'attn'));
   }
   const memory = e.ln(x, 'enc.ln_f');
@@ -282,39 +369,40 @@ export function buildEncDecGraphs(w: TransformerWeights): OnnxGraphs {
     const p = `dec.blk${i}`;
     const kv = e.linear(memory, `${p}.cross.wkv`, `${p}.cross.bkv`);
     const [k, v] = g.split(kv, [e.d, e.d], -1) as [string, string];
-    g.output(e.heads(k), `cross_key_${i}`, 'FLOAT', ['batch', e.h, 'T', e.dh]);
+    g.output(e.headsT(k), `cross_key_${i}`, 'FLOAT', ['batch', e.h, e.dh, 'T']);
     g.output(e.heads(v), `cross_value_${i}`, 'FLOAT', ['batch', e.h, 'T', e.dh]);
   }
   g.output(keyBias, 'cross_bias', 'FLOAT', ['batch', 'T']);
 
-  // ---- step: the decoder over [BOS, prefix...]
+  // ---- step: the decoder over K rows of [BOS, prefix...] per user
   const s = new Net('semid_encdec_step', w);
   const sg = s.g;
   const crossK = Array.from({ length: layers }, (_, i) =>
-    sg.input(`cross_key_${i}`, 'FLOAT', ['batch', s.h, 'T', s.dh]),
+    sg.input(`cross_key_${i}`, 'FLOAT', ['batch', s.h, s.dh, 'T']),
   );
   const crossV = Array.from({ length: layers }, (_, i) =>
     sg.input(`cross_value_${i}`, 'FLOAT', ['batch', s.h, 'T', s.dh]),
   );
   const crossBias = sg.input('cross_bias', 'FLOAT', ['batch', 'T']);
-  const user = sg.input('user', 'INT64', ['rows']);
-  const tokens = sg.input('tokens', 'INT64', ['rows', 'S']);
-  const S = sg.gather(sg.shape(tokens), sg.i64([1], []));
-  const spos = sg.unsqueeze(sg.range(sg.i64([0], []), S, sg.i64([1], [])), [0]); // [1,S]
-  let y = s.embed(tokens, spos, 'dec.pos_emb', sg.i64(lvlTable));
-  const causal = s.causal(tokens, 1);
-  const cb = sg.unsqueeze(sg.gather(crossBias, user), [1, 2]); // [R,1,1,T]
+  const tokens = sg.input('tokens', 'INT64', ['batch', 'beams', 'S']);
+  const [Kd, Sd] = [s.dim(tokens, 1), s.dim(tokens, 2)];
+  const spos = sg.range(sg.i64([0], []), sg.squeeze(Sd, [0]), sg.i64([1], [])); // [S]
+  let y = s.embed(tokens, spos, 'dec.pos_emb', sg.i64(lvlTable)); // [B,K,S,d]
+  const cb = sg.unsqueeze(crossBias, [1, 2]); // [B,1,1,T]
+  const toRows = s.shapeOf([0, 0, Kd, -1, s.dh]); // [B,h,K*Sq,dh] -> [B,h,K,Sq,dh]
   for (let i = 0; i < layers; i++) {
     const p = `dec.blk${i}`;
-    const [q, k, v] = s.qkv(p, y);
-    y = s.attnOut(p, y, sg.matmul(sg.softmax(s.scores(q, k, causal)), v), 'attn');
-    const cq = s.heads(s.linear(s.ln(y, `${p}.lnc`), `${p}.cross.wq`, `${p}.cross.bq`));
-    const ck = sg.gather(crossK[i] as string, user);
-    const cv = sg.gather(crossV[i] as string, user);
-    y = s.attnOut(p, y, sg.matmul(sg.softmax(s.scores(cq, ck, cb)), cv), 'cross');
-    y = s.ffn(p, y);
+    const lastLayer = i === layers - 1;
+    const [qAll, k, v] = s.userQkv(p, y);
+    const q = lastLayer ? s.lastQuery(qAll, toRows) : qAll;
+    const yIn = lastLayer ? sg.slice(y, [-1], [END], [2]) : y; // [B,K,Sq,d]
+    const self = sg.matmul(sg.softmax(s.scores(q, k, s.rowCausal(Kd, Sd, lastLayer))), v); // [B,h,K*Sq,dh]
+    y = sg.add(yIn, s.linear(s.userMerge(self, toRows), `${p}.attn.wo`, `${p}.attn.bo`));
+    const cq = s.userHeads(s.linear(s.ln(y, `${p}.lnc`), `${p}.cross.wq`, `${p}.cross.bq`));
+    const cross = sg.matmul(sg.softmax(s.scoresT(cq, crossK[i] as string, cb)), crossV[i] as string); // [B,h,K*Sq,dh]
+    y = s.ffn(p, sg.add(y, s.linear(s.userMerge(cross, toRows), `${p}.cross.wo`, `${p}.cross.bo`)));
   }
-  sg.output(s.head(s.last(y)), 'logits', 'FLOAT', ['rows', V]);
+  sg.output(s.rowLogits(y), 'logits', 'FLOAT', ['batch', 'beams', V]);
 
   const meta = { metadata: { semid_arch: 'encdec' } };
   return { encode: g.toModel(meta), step: sg.toModel(meta) };

@@ -4,9 +4,11 @@
  *
  * `begin(histories)` lays the histories out as tokens (left-padded, with a mask) and runs the encode
  * graph once; its outputs are the cache, opaque to this runtime. Each `next(rows)` runs the step graph
- * on the cache plus, per row, the row's user and its start token followed by the prefix generated so
- * far. The prefix is recomputed every step (it is at most one code long), so beams need no cache
- * reordering; rows with different prefix lengths run as separate groups.
+ * on the cache plus the rows grouped under their users: tokens [users, beams, 1 + P], each row its
+ * start token followed by the P tokens generated so far. The prefix is recomputed every step (it is
+ * at most one code long), so beams need no cache reordering, and each user's beams attend to that
+ * user's cache together (one matrix product per user and head, no per-row copy of the cache). Rows
+ * with different prefix lengths run as separate groups.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -93,12 +95,12 @@ export class OnnxModel implements GenerativeModel {
         );
       }
     }
-    const needed = [...encode.outputNames, 'user', 'tokens'];
+    const needed = [...encode.outputNames, 'tokens'];
     const missing = needed.filter((n) => !step.inputNames.includes(n));
     if (missing.length > 0 || !step.outputNames.includes('logits')) {
       throw new SemidError(
         'SEMID_ERR_ARTIFACT_CORRUPT',
-        `${onnxDir}/${m.files.step} must take the encode outputs plus user and tokens and output logits; ` +
+        `${onnxDir}/${m.files.step} must take the encode outputs plus tokens and output logits; ` +
           `missing inputs [${missing}], outputs [${step.outputNames}]`,
       );
     }
@@ -114,7 +116,7 @@ export class OnnxModel implements GenerativeModel {
       history: new ort.Tensor('int64', h.tokens, [B, h.length]),
       history_mask: new ort.Tensor('int64', h.mask, [B, h.length]),
     });
-    return new OnnxSession(this.step, cache, h.start, B, this.vocabSize);
+    return new OnnxSession(this.step, cache, h.start, B, this.vocabSize, this.layout.levels);
   }
 
   dispose(): void {
@@ -134,6 +136,7 @@ class OnnxSession implements DecodingSession {
     private readonly start: readonly number[],
     private readonly batch: number,
     private readonly vocabSize: number,
+    private readonly levels: number,
   ) {
     this.cache = cache;
   }
@@ -148,36 +151,52 @@ class OnnxSession implements DecodingSession {
       if (!Number.isInteger(r.user) || r.user < 0 || r.user >= this.batch) {
         throw new SemidError('SEMID_ERR_BAD_INPUT', `beam row user ${r.user} outside [0, ${this.batch})`);
       }
+      if (r.prefix.length >= this.levels) {
+        throw new SemidError(
+          'SEMID_ERR_BAD_INPUT',
+          `beam row prefix has ${r.prefix.length} tokens; codes have ${this.levels} levels, so at most ${this.levels - 1}`,
+        );
+      }
       const g = groups.get(r.prefix.length);
       if (g) g.push(i);
       else groups.set(r.prefix.length, [i]);
     });
+    const V = this.vocabSize;
+    const B = this.batch;
     for (const [P, idx] of groups) {
+      // Slot every row under its user: tokens [B, K, 1 + P], K = the most rows any user has here.
+      // Unused slots (users with fewer rows) hold PAD prefixes; their logits are ignored.
       const S = P + 1;
-      const tokens = new BigInt64Array(idx.length * S);
-      const user = new BigInt64Array(idx.length);
+      const slotOf = new Int32Array(idx.length);
+      const count = new Int32Array(B);
+      idx.forEach((ri, k) => {
+        const u = (rows[ri] as BeamRow).user;
+        slotOf[k] = count[u] as number;
+        count[u] = (count[u] as number) + 1;
+      });
+      const K = Math.max(...count);
+      const tokens = new BigInt64Array(B * K * S);
+      for (let u = 0; u < B; u++) {
+        const start = BigInt(this.start[u] as number);
+        for (let j = 0; j < K; j++) tokens[(u * K + j) * S] = start;
+      }
       idx.forEach((ri, k) => {
         const row = rows[ri] as BeamRow;
-        user[k] = BigInt(row.user);
-        tokens[k * S] = BigInt(this.start[row.user] as number);
-        for (let j = 0; j < P; j++) tokens[k * S + 1 + j] = BigInt(row.prefix[j] as number);
+        const o = (row.user * K + (slotOf[k] as number)) * S + 1;
+        for (let j = 0; j < P; j++) tokens[o + j] = BigInt(row.prefix[j] as number);
       });
-      const res = await this.step.run({
-        ...cache,
-        user: new ort.Tensor('int64', user, [idx.length]),
-        tokens: new ort.Tensor('int64', tokens, [idx.length, S]),
-      });
+      const res = await this.step.run({ ...cache, tokens: new ort.Tensor('int64', tokens, [B, K, S]) });
       const logits = res.logits;
-      if (logits?.dims.length !== 2 || logits.dims[1] !== this.vocabSize) {
+      if (logits?.dims.length !== 3 || logits.dims[0] !== B || logits.dims[1] !== K || logits.dims[2] !== V) {
         throw new SemidError(
           'SEMID_ERR_ARTIFACT_CORRUPT',
-          `step graph returned logits of shape [${logits?.dims}], expected [${idx.length}, ${this.vocabSize}]`,
+          `step graph returned logits of shape [${logits?.dims}], expected [${B}, ${K}, ${V}]`,
         );
       }
       const data = logits.data as Float32Array;
-      const V = this.vocabSize;
       idx.forEach((ri, k) => {
-        out[ri] = data.subarray(k * V, (k + 1) * V);
+        const o = ((rows[ri] as BeamRow).user * K + (slotOf[k] as number)) * V;
+        out[ri] = data.subarray(o, o + V);
       });
     }
     return out;

@@ -1,7 +1,7 @@
 /**
  * The runtime against the documented contract, with a hand-built toy model that follows it (as a model
  * trained elsewhere would): encode sums the embeddings of the real history tokens; step adds the
- * row's user cache, the sum of its token embeddings and a second embedding of its last token, and
+ * row's user's cache, the sum of its token embeddings and a second embedding of its last token, and
  * projects to the vocabulary. A plain TypeScript reference computes the same logits.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HistoryFormat, layoutHistories, writeOnnxDir } from '../../../models/onnx/format.js';
-import { Attr, GraphBuilder } from '../../../models/onnx/proto.js';
+import { GraphBuilder } from '../../../models/onnx/proto.js';
 import { OnnxModel } from '../../../models/onnx/runtime.js';
 import { BOS, PAD, SEP, TokenLayout } from '../../../src/core/codes.js';
 import { SemidError } from '../../../src/core/errors.js';
@@ -33,19 +33,18 @@ function toyGraphs(): { encode: Uint8Array; step: Uint8Array } {
   const mask = e.input('history_mask', 'INT64', ['batch', 'T']);
   const emb = e.gather(e.weight('E1', E1, [V, D]), hist); // [B,T,D]
   const m = e.unsqueeze(e.cast(mask, 'FLOAT'), [2]);
-  const sum = e.node('ReduceSum', [e.mul(emb, m), e.i64([1])], { keepdims: Attr.i(0) });
+  const sum = e.reduceSum(e.mul(emb, m), [1]);
   e.output(sum, 'cache_sum', 'FLOAT', ['batch', D]);
 
   const s = new GraphBuilder('step');
   const cache = s.input('cache_sum', 'FLOAT', ['batch', D]);
-  const user = s.input('user', 'INT64', ['rows']);
-  const tokens = s.input('tokens', 'INT64', ['rows', 'S']);
-  const c = s.gather(cache, user);
-  const t = s.node('ReduceSum', [s.gather(s.weight('E2', E2, [V, D]), tokens), s.i64([1])], { keepdims: Attr.i(0) });
-  const last = s.squeeze(s.slice(tokens, [-1], [Number.MAX_SAFE_INTEGER], [1]), [1]);
+  const tokens = s.input('tokens', 'INT64', ['batch', 'beams', 'S']);
+  const c = s.unsqueeze(cache, [1]); // [B,1,D]
+  const t = s.reduceSum(s.gather(s.weight('E2', E2, [V, D]), tokens), [2]); // [B,K,D]
+  const last = s.squeeze(s.slice(tokens, [-1], [Number.MAX_SAFE_INTEGER], [2]), [2]); // [B,K]
   const l = s.gather(s.weight('E3', E3, [V, D]), last);
   const logits = s.matmul(s.add(s.add(c, t), l), s.weight('W', W, [D, V]));
-  s.output(logits, 'logits', 'FLOAT', ['rows', V]);
+  s.output(logits, 'logits', 'FLOAT', ['batch', 'beams', V]);
   return { encode: e.toModel(), step: s.toModel() };
 }
 
@@ -142,12 +141,13 @@ describe('OnnxModel on a contract-following toy model', () => {
         [[1, 1]],
       ];
       const session = await model.begin(histories);
+      // mixed prefix lengths; user 0 has two rows of length 1, user 1 one (an unused slot is padded)
       const rows: BeamRow[] = [
         { user: 1, prefix: [] },
         { user: 0, prefix: [layout.token(0, 2)] },
         { user: 0, prefix: [] },
         { user: 1, prefix: [layout.token(0, 1)] },
-        { user: 0, prefix: [layout.token(0, 1), layout.token(1, 3)] },
+        { user: 0, prefix: [layout.token(0, 0)] },
       ];
       const logits = await session.next(rows);
       const h = layoutHistories(histories, layout, 2, history);
@@ -201,6 +201,7 @@ describe('OnnxModel on a contract-following toy model', () => {
     const model = await OnnxModel.load(good, { intraOpNumThreads: 1 });
     const session = await model.begin([[[0, 0]]]);
     await expect(session.next([{ user: 1, prefix: [] }])).rejects.toMatchObject({ code: 'SEMID_ERR_BAD_INPUT' });
+    await expect(session.next([{ user: 0, prefix: [3, 6] }])).rejects.toMatchObject({ code: 'SEMID_ERR_BAD_INPUT' });
     await expect(model.begin([[[0, 0, 0]]])).rejects.toMatchObject({ code: 'SEMID_ERR_BAD_INPUT' });
     model.dispose();
   });
