@@ -3,14 +3,19 @@
  * new items with a trained one (cold start).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { buildIndex, encodeNewItems, type LoadedIndex, loadIndex } from '../../indexer/artifact.js';
+import { encodeNpy } from '../../indexer/features/external.js';
+import { OnnxTextEncoder } from '../../indexer/features/onnx.js';
+import { TextVectorizer } from '../../indexer/features/text.js';
 import { SCHEME_NAMES } from '../../indexer/registry.js';
 import { COLLISION_MODES } from '../../indexer/shared/config.js';
 import type { CollisionMode, Diagnostics } from '../../indexer/types.js';
 import { toItem } from '../core/data/common.js';
 import { loadSplit } from '../core/data/index.js';
 import { SemidError } from '../core/errors.js';
+import { createRng } from '../core/rng.js';
 import type { Item } from '../core/types.js';
 import { type Command, int, log, readConfigFile, req, str } from './command.js';
 
@@ -267,5 +272,55 @@ export const indexEncode: Command = {
   },
 };
 
+/** `semid index embed`. */
+export const indexEmbed: Command = {
+  name: 'index embed',
+  summary:
+    'write item text embeddings (ONNX text encoder, or TF-IDF + LSA) as .npy + id list, for any scheme\'s "embeddings" option',
+  usage:
+    'semid index embed --data <dir|synthetic> --out <file.npy> [--onnx model.onnx --vocab vocab.txt] [--dim n] [--seed n]',
+  options: {
+    data: { type: 'string', description: 'dataset directory or synthetic spec' },
+    out: { type: 'string', description: 'output .npy file; the item ids go to <out>.ids.txt' },
+    onnx: {
+      type: 'string',
+      description: 'ONNX text encoder (input_ids [, attention_mask] -> token states [batch, T, d])',
+    },
+    vocab: { type: 'string', description: 'WordPiece vocab.txt of the ONNX encoder' },
+    'max-length': { type: 'string', description: 'ONNX: tokens per text', default: '128' },
+    dim: { type: 'string', description: 'TF-IDF + LSA dimension (without --onnx)', default: '64' },
+    seed: { type: 'string', description: 'random seed of the SVD', default: '42' },
+  },
+  async run(args) {
+    const out = req(args, 'out', 'index embed');
+    if (!out.endsWith('.npy')) throw new SemidError('SEMID_ERR_BAD_INPUT', `--out must end in .npy, got "${out}"`);
+    const split = await loadSplit(req(args, 'data', 'index embed'));
+    const onnx = str(args, 'onnx');
+    let data: Float32Array;
+    let dim: number;
+    if (onnx !== undefined) {
+      const enc = await OnnxTextEncoder.load({
+        model: onnx,
+        vocab: req(args, 'vocab', 'index embed (with --onnx)'),
+        maxLength: int(args, 'max-length', 128),
+      });
+      try {
+        ({ data, dim } = await enc.embed(split.items));
+      } finally {
+        await enc.close();
+      }
+    } else {
+      const v = TextVectorizer.fit(split.items, { dim: int(args, 'dim', 64) }, createRng(int(args, 'seed', 42)));
+      data = v.embed(split.items);
+      dim = v.dim;
+    }
+    await mkdir(dirname(out), { recursive: true });
+    await writeFile(out, encodeNpy(data, split.items.length, dim));
+    await writeFile(`${out}.ids.txt`, `${split.items.map((it) => it.id).join('\n')}\n`);
+    log(`index embed: ${split.items.length} x ${dim} embeddings written to ${out} (ids in ${out}.ids.txt)`);
+    return 0;
+  },
+};
+
 /** Every `semid index` command. */
-export const INDEX_COMMANDS: readonly Command[] = [indexBuild, indexInspect, indexImport, indexEncode];
+export const INDEX_COMMANDS: readonly Command[] = [indexBuild, indexInspect, indexImport, indexEncode, indexEmbed];

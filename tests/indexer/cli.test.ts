@@ -3,6 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { parseNpy } from '../../indexer/features/external.js';
+import { encodeModel, ONNX_FLOAT, ONNX_INT64 } from '../../indexer/features/onnx-proto.js';
 import { run } from '../../src/cli/main.js';
 
 const DATA = 'synthetic:items=120,users=200,maxLength=12';
@@ -79,6 +81,58 @@ describe('semid index', () => {
     expect(diag.maxItemsPerCode).toBe(10);
     expect(diag.collisionGroups).toHaveLength(12);
     expect(diag.levels.map((l: { size: number }) => l.size)).toEqual([12, 1, 10]);
+  });
+
+  it('embeds items with an ONNX encoder into .npy + ids that a scheme can use', async () => {
+    const vocab = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', 'garden', 'kitchen', 'fitness', 'toys'];
+    writeFileSync(join(dir, 'vocab.txt'), `${vocab.join('\n')}\n`);
+    const E = Float32Array.from(vocab.flatMap((_, t) => [t % 2, t % 3, 1]));
+    const model = encodeModel({
+      nodes: [{ op: 'Gather', inputs: ['E', 'input_ids'], outputs: ['h'], intAttrs: { axis: 0 } }],
+      initializers: [{ name: 'E', dims: [vocab.length, 3], data: E }],
+      inputs: [{ name: 'input_ids', elemType: ONNX_INT64, shape: ['batch', 'seq'] }],
+      outputs: [{ name: 'h', elemType: ONNX_FLOAT, shape: ['batch', 'seq', 3] }],
+    });
+    writeFileSync(join(dir, 'enc.onnx'), model);
+    const npy = join(dir, 'emb', 'items.npy');
+    const args = [
+      'index',
+      'embed',
+      '--data',
+      DATA,
+      '--out',
+      npy,
+      '--onnx',
+      join(dir, 'enc.onnx'),
+      '--vocab',
+      join(dir, 'vocab.txt'),
+    ];
+    expect(await run(args)).toBe(0);
+    const arr = parseNpy(readFileSync(npy));
+    expect([arr.rows, arr.cols]).toEqual([120, 3]);
+    expect(readFileSync(`${npy}.ids.txt`, 'utf8').trim().split('\n')).toHaveLength(120);
+    const cfg = join(dir, 'hy.json');
+    writeFileSync(
+      cfg,
+      JSON.stringify({ variant: 'text+cid', embeddings: npy, embeddingIds: `${npy}.ids.txt`, prefixClusters: 4 }),
+    );
+    out = '';
+    expect(
+      await run([
+        'index',
+        'build',
+        '--scheme',
+        'hybrid',
+        '--config',
+        cfg,
+        '--data',
+        DATA,
+        '--out',
+        join(dir, 'hy'),
+        '--json',
+      ]),
+    ).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({ items: 120, collisionsAfter: 0 });
   });
 
   it('fails with a coded error for bad input', async () => {
