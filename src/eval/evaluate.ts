@@ -239,7 +239,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvalResult> {
   let historyMissing = 0;
   let modelSeconds = 0;
 
-  // Histories as the model sees them: the most recent maxHistory items that have a code.
+  // Histories as the model sees them: of the most recent maxHistory items, those that have a code.
   const prepare = (batch: readonly Example[]) =>
     batch.map((ex) => {
       const history = ex.history.slice(-maxHistory);
