@@ -85,11 +85,22 @@ async function main(): Promise<void> {
       },
     ];
     const base: AcOptions = { url: srv.url, requests };
+    const cpuSeconds = async () => {
+      const m = (await (await fetch(`${srv.url}/metrics`)).text()).match(/^process_cpu_seconds_total (\S+)$/m);
+      return Number(m?.[1] ?? Number.NaN);
+    };
     await run({ ...base, connections: 1, duration: 2 }); // warm-up
+    const c0 = await cpuSeconds();
     const single = await run({ ...base, connections: 1, duration: Math.max(2, duration / 2) });
+    const c1 = await cpuSeconds();
     const load = await run({ ...base, connections: Number(values.connections), duration });
+    const c2 = await cpuSeconds();
     const metrics = await (await fetch(`${srv.url}/metrics`)).text();
-    const fmt = (r: AcResult) => ({
+    const { loadavg } = await import('node:os');
+    const fmt = (r: AcResult, cpu: number) => ({
+      // Server CPU time per answered request: its capacity is about 1000 / cpuMsPerRequest requests/s
+      // per core it gets, independent of how many other processes share the machine.
+      cpuMsPerRequest: Number(((cpu * 1000) / Math.max(1, r.requests.total)).toFixed(3)),
       requests: r.requests.total,
       rps: Math.round(r.requests.average),
       p50ms: r.latency.p50,
@@ -104,8 +115,9 @@ async function main(): Promise<void> {
       beam,
       k,
       historyItems: `3-${maxHistory}`,
-      single: fmt(single),
-      load: { connections: Number(values.connections), ...fmt(load) },
+      single: fmt(single, c1 - c0),
+      load: { connections: Number(values.connections), ...fmt(load, c2 - c1) },
+      loadAverage1m: loadavg()[0],
       server5xx: (metrics.match(/status="5\d\d"\} (\d+)/g) ?? []).length,
       wallSeconds: Math.round((Date.now() - t0) / 1000),
     };

@@ -92,6 +92,13 @@ export class Metrics {
     out.push('# HELP semid_http_in_flight Requests being handled.');
     out.push('# TYPE semid_http_in_flight gauge');
     out.push(`semid_http_in_flight ${this.inFlight}`);
+    const cpu = process.cpuUsage();
+    out.push('# HELP process_cpu_seconds_total User and system CPU time of the server process.');
+    out.push('# TYPE process_cpu_seconds_total counter');
+    out.push(`process_cpu_seconds_total ${(cpu.user + cpu.system) / 1e6}`);
+    out.push('# HELP process_resident_memory_bytes Resident memory of the server process.');
+    out.push('# TYPE process_resident_memory_bytes gauge');
+    out.push(`process_resident_memory_bytes ${process.memoryUsage.rss()}`);
     for (const [name, c] of this.counters) {
       out.push(`# HELP ${name} ${c.help}`);
       out.push(`# TYPE ${name} counter`);
