@@ -231,7 +231,9 @@ const row = (name: 'tfjs' | 'onnx', label: string, r: Result) => {
     );
   return `| ${label} | ${ms(r.single.map((t) => t.total))} | ${ms(r.single.map((t) => t.model))} | ${r.steps
     .map((x) => quantile(x, 0.5).toFixed(2))
-    .join(' / ')} | ${usersPerS.toFixed(1)} | ${g50.toFixed(2)} (${gBest.toFixed(2)}) | ${(
+    .join(
+      ' / ',
+    )} | ${ms(r.batched.map((t) => t.total))} | ${ms(r.batched.map((t) => t.model))} | ${usersPerS.toFixed(1)} | ${g50.toFixed(2)} (${gBest.toFixed(2)}) | ${(
     (100 * g50) / PEAK_GFLOPS
   ).toFixed(2)} % |`;
 };
@@ -245,9 +247,9 @@ console.log(
 );
 console.log('Times in ms as p50 (min); GFLOP/s over the time inside the model, batched runs, p50 (best).');
 console.log(
-  '| runtime | 1-user recommendation ms | of which in the model ms | next() ms at level 0/1/2/3 (p50) | users/s (batch) | model GFLOP/s | p50 of peak |',
+  `| runtime | 1-user recommendation ms | of which in the model ms | next() ms at level 0/1/2/3 (p50) | ${batch}-user batch ms | of which in the model ms | users/s (batched) | model GFLOP/s | p50 of peak |`,
 );
-console.log('|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|');
 console.log(row('tfjs', `TF.js (${backend})`, tfRes));
 console.log(row('onnx', 'onnxruntime-node', ortRes));
 const ratio = (a: Result, b: Result, f: (r: Result) => number[]) =>

@@ -12,6 +12,9 @@
  * Encoder-decoder ("start": "bos"): encode runs the bidirectional encoder (positions counted back from
  * the most recent token) and outputs every decoder layer's cross-attention keys/values; step runs the
  * decoder over [BOS, prefix...].
+ * Step graphs work in a "user layout" [B, h, K*S, dh]: the K beams of a user attend to its cache in
+ * one product, and to their own tokens through a block-diagonal causal mask (so no row sees another).
+ * Same values as the per-row computation; the parity test checks it against TensorFlow.js.
  */
 import { join } from 'node:path';
 import { TokenLayout } from '../../src/core/codes.js';
@@ -108,16 +111,9 @@ class Net {
     return this.g.reshape(this.g.transpose(o, [0, 2, 1, 3]), [0, 0, this.d]);
   }
 
-  /**
-   * (q . k^T) * 1/sqrt(dh) + bias, as models/ops.ts attention orders it. q [..., tq, dh], k [..., tk, dh]
-   * of rank `rank` (4 or 5).
-   */
-  scores(q: string, k: string, bias: string, rank = 4): string {
-    const perm = Array.from({ length: rank }, (_, i) => i);
-    perm[rank - 1] = rank - 2;
-    perm[rank - 2] = rank - 1;
-    const s = this.g.matmul(q, this.g.transpose(k, perm));
-    return this.g.add(this.g.mul(s, this.g.f32([1 / Math.sqrt(this.dh)], [])), bias);
+  /** (q . k^T) * 1/sqrt(dh) + bias, as models/ops.ts attention orders it: q [n, h, tq, dh], k [n, h, tk, dh]. */
+  scores(q: string, k: string, bias: string): string {
+    return this.scoresT(q, this.g.transpose(k, [0, 1, 3, 2]), bias);
   }
 
   /** The embedding sum for int64 tokens and positions [n, t]: [n, t, d]. */
