@@ -3,6 +3,8 @@
  * on the test split, and write report.md + report.json. This module wires the real stages (indexer,
  * trainer, evaluator) into the harness of src/eval/compare.ts.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildIndex, loadIndex } from '../../indexer/artifact.js';
 import { SCHEME_NAMES } from '../../indexer/registry.js';
@@ -94,18 +96,25 @@ export function realStages(cfg: CompareConfig, dataSpec: string): CompareStages 
         indexDir: resolve(indexDir),
         maxSeconds: cfg.maxTrainSeconds > 0 ? cfg.maxTrainSeconds : undefined,
         validate: async (model) => {
-          const r = await evaluate({
-            model,
-            table: index.table,
-            examples: validExamples,
-            ks: [10],
-            beamWidth: cfg.beamWidth,
-          });
-          return r.metrics['ndcg@10'] ?? 0;
+          // Validation decodes with onnxruntime (about 15x faster than TF.js here): the current
+          // weights are exported to a temporary directory, scored on a fixed valid subset, then dropped.
+          const onnx = await onnxSnapshot(model);
+          try {
+            const r = await evaluate({
+              model: onnx.model,
+              table: index.table,
+              examples: validExamples,
+              ks: [10],
+              beamWidth: cfg.beamWidth,
+            });
+            return r.metrics['ndcg@10'] ?? 0;
+          } finally {
+            await onnx.close();
+          }
         },
         log,
-        dataSpec,
-      } as Parameters<typeof trainModel>[0]);
+        trainingInfo: { data: dataSpec, validUsers: validExamples.length },
+      });
       result.model.dispose();
       return {
         values: {
@@ -132,6 +141,23 @@ export function realStages(cfg: CompareConfig, dataSpec: string): CompareStages 
       } finally {
         model.dispose();
       }
+    },
+  };
+}
+
+/** Exports an in-memory model's current weights to a temporary ONNX directory and opens it. */
+async function onnxSnapshot(model: unknown): Promise<{ model: GenerativeModel; close(): Promise<void> }> {
+  const { exportWeights } = await import('../../models/onnx/export.js');
+  const { OnnxModel } = await import('../../models/onnx/runtime.js');
+  const m = model as import('../../models/transformer.js').CodeTransformer;
+  const tmp = await mkdtemp(join(tmpdir(), 'semid-valid-'));
+  await exportWeights({ config: m.config, levelSizes: m.layout.levelSizes, values: m.values() }, join(tmp, 'onnx'));
+  const onnx = await OnnxModel.load(tmp);
+  return {
+    model: onnx,
+    close: async () => {
+      onnx.dispose();
+      await rm(tmp, { recursive: true, force: true });
     },
   };
 }
