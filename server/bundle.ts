@@ -135,14 +135,35 @@ export class Bundle {
     const live = this.current.live;
     this.codeEmbedder = new CodeEmbedder(live.levelSizes);
     this.codeIndex = new VectorIndex(this.codeEmbedder.dim, live.size + 64);
-    for (const [item, code] of live.entries()) this.codeIndex.add(item, this.codeEmbedder.embed(code));
-    if (parts.itemEmbeddings) {
-      const idx = new VectorIndex(parts.itemEmbeddings.dim, live.size + 64);
-      for (const [item, v] of parts.itemEmbeddings.vectors) if (live.encode(item) !== undefined) idx.add(item, v);
-      for (const [item, a] of Object.entries(overlay.added)) {
+    if (parts.itemEmbeddings) this.itemIndex = new VectorIndex(parts.itemEmbeddings.dim, live.size + 64);
+  }
+
+  /**
+   * Fills the vector indexes. HNSW insertion is synchronous native work (seconds for a 12k-item
+   * catalogue), so it runs in slices that yield to the event loop: a reload never stalls the
+   * requests the old bundle is still serving.
+   */
+  private async buildIndexes(parts: BundleParts): Promise<void> {
+    const live = this.current.live;
+    const SLICE = 64;
+    let n = 0;
+    const tick = async () => {
+      if (++n % SLICE === 0) await new Promise((r) => setImmediate(r));
+    };
+    for (const [item, code] of live.entries()) {
+      this.codeIndex.add(item, this.codeEmbedder.embed(code));
+      await tick();
+    }
+    const idx = this.itemIndex;
+    if (idx && parts.itemEmbeddings) {
+      for (const [item, v] of parts.itemEmbeddings.vectors) {
+        if (live.encode(item) === undefined) continue;
+        idx.add(item, v);
+        await tick();
+      }
+      for (const [item, a] of Object.entries(this.overlay.added)) {
         if (a.embedding && a.embedding.length === idx.dim) idx.add(item, a.embedding);
       }
-      this.itemIndex = idx;
     }
   }
 
@@ -152,7 +173,9 @@ export class Bundle {
    */
   static async create(name: string, dir: string | undefined, parts: BundleParts, persist = false): Promise<Bundle> {
     const overlay = dir !== undefined ? await readOverlay(dir) : emptyOverlay();
-    return new Bundle(name, dir, parts, overlay, persist);
+    const b = new Bundle(name, dir, parts, overlay, persist);
+    await b.buildIndexes(parts);
+    return b;
   }
 
   /** The current catalogue snapshot. */

@@ -31,7 +31,7 @@ export class VectorIndex {
     this.dim = dim;
     this.capacity = Math.max(16, capacity);
     this.index = new HierarchicalNSW('cosine', dim);
-    this.index.initIndex({ maxElements: this.capacity, m: 16, efConstruction: 100, randomSeed: 42 });
+    this.index.initIndex({ maxElements: this.capacity, m: 16, efConstruction: 48, randomSeed: 42 });
     this.index.setEf(64);
   }
 
