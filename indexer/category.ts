@@ -42,14 +42,16 @@ interface CategoryState {
   levels: string[][];
 }
 
-function encodeWith(s: CategoryState, item: Item): number[] {
-  const path = (item.categories ?? []).slice(s.skip);
-  return s.levels.map((names, l) => {
-    const name = path[l];
-    if (name === undefined) return 0;
-    const v = names.indexOf(name);
-    return v < 0 ? 1 : v + 2;
-  });
+/** Encodes items with a category state (value lookups through one map per level). */
+function encoderOf(s: CategoryState): (item: Item) => number[] {
+  const index = s.levels.map((names) => new Map(names.map((n, i) => [n, i + 2])));
+  return (item) => {
+    const path = (item.categories ?? []).slice(s.skip);
+    return index.map((m, l) => {
+      const name = path[l];
+      return name === undefined ? 0 : (m.get(name) ?? 1);
+    });
+  };
 }
 
 /** The category scheme (SemID). */
@@ -79,7 +81,7 @@ export const category: IndexingScheme<CategoryConfig> = {
       levels.push([...count.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([n]) => n));
     }
     const state: CategoryState = { skip, levels };
-    const raw = input.items.map((it) => encodeWith(state, it));
+    const raw = input.items.map(encoderOf(state));
     const sizes = levels.map((names) => names.length + 2);
     const { table, diagnostics } = finalizeCodes(raw, sizes, c.collisions, {
       items: input.items,
@@ -100,6 +102,7 @@ export const category: IndexingScheme<CategoryConfig> = {
       },
       '{"skip": number, "levels": string[][]}',
     );
-    return { encode: async (items) => items.map((it) => encodeWith(s, it)) };
+    const encode = encoderOf(s);
+    return { encode: async (items) => items.map(encode) };
   },
 };
