@@ -15,7 +15,7 @@
  *    TypeScript beam search) and its ratio to the CPU's fp32 peak (~540 GFLOP/s, 2 cores AVX-512);
  *  - the ORT / TF.js speed ratio.
  * Every loop is bounded in time. Usage:
- *   nice npx tsx bench/onnx-decode.ts [--arch decoder|encdec] [--threads 2] [--batch 16] [--seconds 3] [--spinning]
+ *   nice npx tsx bench/onnx-decode.ts [--arch decoder|encdec] [--threads 2] [--batch 16] [--seconds 3] [--spinning] [--ort-only]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -42,6 +42,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '3' },
     items: { type: 'string', default: '12101' },
     spinning: { type: 'boolean', default: false },
+    'ort-only': { type: 'boolean', default: false },
   },
 });
 const arch = args.arch as ModelConfig['arch'];
@@ -210,7 +211,7 @@ async function measure(m: GenerativeModel): Promise<Result> {
 }
 
 const t0 = performance.now();
-const tfRes = await measure(model);
+const tfRes = args['ort-only'] ? undefined : await measure(model);
 const ortRes = await measure(onnx);
 const wall = (performance.now() - t0) / 1000;
 
@@ -250,18 +251,20 @@ console.log(
   `| runtime | 1-user recommendation ms | of which in the model ms | next() ms at level 0/1/2/3 (p50) | ${batch}-user batch ms | of which in the model ms | users/s (batched) | model GFLOP/s | p50 of peak |`,
 );
 console.log('|---|---|---|---|---|---|---|---|---|');
-console.log(row('tfjs', `TF.js (${backend})`, tfRes));
+if (tfRes) console.log(row('tfjs', `TF.js (${backend})`, tfRes));
 console.log(row('onnx', 'onnxruntime-node', ortRes));
-const ratio = (a: Result, b: Result, f: (r: Result) => number[]) =>
-  (quantile(f(a), 0.5) / quantile(f(b), 0.5)).toFixed(2);
-console.log(
-  `ORT speed-up over TF.js (ratio of p50 times): 1-user recommendation ${ratio(tfRes, ortRes, (r) => r.single.map((t) => t.total))}x, ` +
-    `model time ${ratio(tfRes, ortRes, (r) => r.single.map((t) => t.model))}x, batch of ${batch} ${ratio(
-      tfRes,
-      ortRes,
-      (r) => r.batched.map((t) => t.total),
-    )}x`,
-);
+if (tfRes) {
+  const ratio = (a: Result, b: Result, f: (r: Result) => number[]) =>
+    (quantile(f(a), 0.5) / quantile(f(b), 0.5)).toFixed(2);
+  console.log(
+    `ORT speed-up over TF.js (ratio of p50 times): 1-user recommendation ${ratio(tfRes, ortRes, (r) => r.single.map((t) => t.total))}x, ` +
+      `model time ${ratio(tfRes, ortRes, (r) => r.single.map((t) => t.model))}x, batch of ${batch} ${ratio(
+        tfRes,
+        ortRes,
+        (r) => r.batched.map((t) => t.total),
+      )}x`,
+  );
+}
 
 onnx.dispose();
 model.dispose();
