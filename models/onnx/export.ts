@@ -17,12 +17,13 @@
  * Same values as the per-row computation; the parity test checks it against TensorFlow.js.
  */
 import { join } from 'node:path';
+import { readManifest } from '../../src/core/artifact.js';
 import { TokenLayout } from '../../src/core/codes.js';
 import { SemidError } from '../../src/core/errors.js';
 import { type ModelConfig, resolveModelConfig } from '../config.js';
 import { readModelManifest, readWeights } from '../io.js';
 import { paramSpecs } from '../transformer.js';
-import { type OnnxManifestFields, writeOnnxDir } from './format.js';
+import { ONNX_KIND, type OnnxManifest, type OnnxManifestFields, writeOnnxDir } from './format.js';
 import { GraphBuilder } from './proto.js';
 
 /** Additive mask value of a blocked attention entry; the same as models/ops.ts NEG. */
@@ -457,4 +458,21 @@ export async function exportOnnx(modelDir: string, outDir: string = join(modelDi
   const values = await readWeights(modelDir, m.params);
   await exportWeights({ config, levelSizes: m.levelSizes, values }, outDir, { modelCreatedAt: m.createdAt });
   return outDir;
+}
+
+/**
+ * Makes sure `<modelDir>/onnx` holds an export of the model's current weights: exports when it is
+ * missing, unreadable, or from an earlier save of the model; otherwise leaves it alone.
+ * @returns the export directory (`OnnxModel.load(modelDir)` finds it)
+ */
+export async function ensureOnnx(modelDir: string): Promise<string> {
+  const model = await readModelManifest(modelDir);
+  const dir = join(modelDir, 'onnx');
+  try {
+    const m = await readManifest<OnnxManifest>(dir, ONNX_KIND);
+    if (m.source?.modelCreatedAt === model.createdAt) return dir;
+  } catch {
+    // missing or unreadable: export below
+  }
+  return exportOnnx(modelDir, dir);
 }

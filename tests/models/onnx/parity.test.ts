@@ -3,13 +3,13 @@
  * the CodeTransformer's own decoding session, for both architectures, over several decoding steps with
  * beams, and constrained beam search returns the same items through either runtime.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveModelConfig } from '../../../models/config.js';
 import { saveModel } from '../../../models/io.js';
-import { exportOnnx, exportWeights } from '../../../models/onnx/export.js';
+import { ensureOnnx, exportOnnx, exportWeights } from '../../../models/onnx/export.js';
 import { OnnxModel } from '../../../models/onnx/runtime.js';
 import { CodeTransformer, paramSpecs } from '../../../models/transformer.js';
 import { TokenLayout } from '../../../src/core/codes.js';
@@ -163,7 +163,7 @@ describe.each(CASES)('ONNX export parity ($arch, tiedHead $tiedHead)', ({ arch, 
 });
 
 describe('exportOnnx from a saved model directory', () => {
-  it('exports next to the weights, loads through the model dir, and refuses a stale export', async () => {
+  it('exports next to the weights, loads through the model dir, refuses a stale export, ensureOnnx renews it', async () => {
     await initTf();
     const before = tf.memory().numTensors;
     const dir = await mkdtemp(join(tmpdir(), 'semid-onnx-save-'));
@@ -197,6 +197,13 @@ describe('exportOnnx from a saved model directory', () => {
         },
       });
       await expect(OnnxModel.load(modelDir)).rejects.toMatchObject({ code: 'SEMID_ERR_ARTIFACT_VERSION' });
+      // ensureOnnx replaces the stale export, then leaves a fresh one alone
+      expect(await ensureOnnx(modelDir)).toBe(join(modelDir, 'onnx'));
+      const first = await readFile(join(modelDir, 'onnx', 'manifest.json'), 'utf8');
+      const reloaded = await OnnxModel.load(modelDir, { intraOpNumThreads: 1 });
+      reloaded.dispose();
+      await ensureOnnx(modelDir);
+      expect(await readFile(join(modelDir, 'onnx', 'manifest.json'), 'utf8')).toBe(first);
       m.dispose();
     } finally {
       await rm(dir, { recursive: true, force: true });
