@@ -18,7 +18,7 @@ export interface ModelConfig {
   layers: number;
   /** Attention heads; must divide dModel. Default 4. */
   heads: number;
-  /** Hidden width of the feed-forward sublayer. Default 512. */
+  /** Hidden width of the feed-forward sublayer. Default 256. */
   ffn: number;
   /** Dropout on embeddings, attention output and FFN output during training. Default 0.1. */
   dropout: number;
@@ -30,9 +30,9 @@ export interface ModelConfig {
   lr: number;
   /** Sequences per optimiser step. Default 64. */
   batch: number;
-  /** Maximum passes over the training data. Default 30. */
+  /** Maximum passes over the training data. Default 20. */
   epochs: number;
-  /** Linear warm-up steps before the peak lr. Default 200. */
+  /** Linear warm-up steps before the peak lr. Default 100. */
   warmup: number;
   /** Decoupled (AdamW) weight decay on matrices, not on biases, norms or embeddings. Default 0.01. */
   weightDecay: number;
@@ -43,9 +43,9 @@ export interface ModelConfig {
   /** Learning-rate decay after warm-up: cosine to 10 % of the peak over all epochs, or constant. */
   decay: 'cosine' | 'none';
   /**
-   * Decoder-only windows: a user's training sequence is cut into windows of maxHistory+1 items ending
-   * every `windowStride` items from its end (overlapping windows give long histories to more targets).
-   * Default 10.
+   * Decoder-only windows: a user's training sequence is cut into windows of maxHistory+1 items, one
+   * ending at its end and the others every `windowStride` items earlier, shifted by a random phase
+   * each epoch. Default 21 (= maxHistory+1: no overlap, each target once per epoch).
    */
   windowStride: number;
   /** Validate every this many epochs (valid NDCG@10 through beam search). Default 1. */
@@ -64,19 +64,19 @@ export const DEFAULT_MODEL_CONFIG: Readonly<ModelConfig> = Object.freeze({
   dModel: 128,
   layers: 2,
   heads: 4,
-  ffn: 512,
+  ffn: 256,
   dropout: 0.1,
   maxHistory: 20,
   tiedHead: false,
   lr: 2e-3,
   batch: 64,
-  epochs: 30,
-  warmup: 200,
+  epochs: 20,
+  warmup: 100,
   weightDecay: 0.01,
   clipNorm: 1,
   labelSmoothing: 0.1,
   decay: 'cosine',
-  windowStride: 10,
+  windowStride: 21,
   evalEvery: 1,
   patience: 3,
   beamWidth: 20,

@@ -57,6 +57,8 @@ export interface TrainOptions {
   /** Stop after this many optimiser steps in total (tests, benchmarks). */
   maxSteps?: number;
   onStep?: StepCallback;
+  /** Extra fields for the manifest's `training` record (e.g. the data spec, as `semid eval` reads `training.data`). */
+  trainingInfo?: Record<string, unknown>;
   /** Log lines (epoch summaries). */
   log?: (line: string) => void;
 }
@@ -93,14 +95,19 @@ export function defaultWorkers(): number {
 }
 
 /**
- * Decoder-only windows of one user's code sequence: windows of at most maxHistory+1 items ending at
- * the sequence end, then every `stride` items earlier (so most targets see long histories).
+ * Decoder-only windows of one user's code sequence: the window of at most maxHistory+1 items ending
+ * at the sequence end, then windows ending every `stride` items earlier. With `rng`, the earlier
+ * windows are shifted by a random phase in [0, stride) each epoch, so across epochs every target is
+ * seen with long histories even when windows do not overlap.
  */
-export function userWindows(seq: readonly Code[], maxHistory: number, stride: number): Code[][] {
+export function userWindows(seq: readonly Code[], maxHistory: number, stride: number, rng?: Rng): Code[][] {
   const out: Code[][] = [];
   const span = maxHistory + 1;
-  for (let end = seq.length; end >= 1; end -= stride) {
-    if (end < seq.length && end < 2) break;
+  const n = seq.length;
+  if (n === 0) return out;
+  out.push(seq.slice(Math.max(0, n - span), n));
+  const phase = rng ? rng.int(stride) : 0;
+  for (let end = n - stride - phase; end >= 2; end -= stride) {
     out.push(seq.slice(Math.max(0, end - span), end));
     if (end - span <= 0) break;
   }
@@ -141,7 +148,8 @@ function epochBatches(
   const L = layoutOf.layout.levels;
   if (cfg.arch === 'decoder') {
     const windows: Code[][] = [];
-    for (const seq of data.trainSequences) windows.push(...userWindows(codesOf(seq), cfg.maxHistory, cfg.windowStride));
+    for (const seq of data.trainSequences)
+      windows.push(...userWindows(codesOf(seq), cfg.maxHistory, cfg.windowStride, rng));
     const groups = bucketBatches(windows, (w) => w.length, cfg.batch, rng);
     const batches = groups.map((g) => decoderBatch(layoutOf.layout, g));
     return { batches, tokens: windows.reduce((a, w) => a + w.length * L, 0), missing };

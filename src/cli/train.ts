@@ -1,0 +1,214 @@
+/**
+ * `semid train`: trains the code transformer on an index (item -> code) and a dataset's TRAIN split,
+ * with early stopping on valid NDCG@10 through constrained beam search, and writes the model
+ * artifact (manifest with the resolved config, the index dir and the data spec it was trained on).
+ */
+import { datasetFingerprint, loadSplit } from '../core/data/index.js';
+import { SemidError } from '../core/errors.js';
+import { createRng } from '../core/rng.js';
+import type { Example, SplitData } from '../core/types.js';
+import { evaluate, evaluateRanker } from '../eval/evaluate.js';
+import { type Command, int, log, Progress, readConfigFile, req, str } from './command.js';
+
+/** Picks `n` valid examples with a seeded RNG (all when n is 0 or at least their number). */
+export function sampleExamples(examples: readonly Example[], n: number, seed: number): readonly Example[] {
+  if (n <= 0 || n >= examples.length) return examples;
+  const idx = createRng(seed)
+    .shuffle(examples.map((_, i) => i))
+    .slice(0, n)
+    .sort((a, b) => a - b);
+  return idx.map((i) => examples[i] as Example);
+}
+
+/** `semid train`. */
+export const trainCommand: Command = {
+  name: 'train',
+  summary: 'train the generative model on an index and a dataset (early stopping on valid NDCG@10)',
+  usage:
+    'semid train --index <dir> --data <dir|synthetic> --out <dir> [--config file] [--arch decoder|encdec] [--epochs n] [--seed n] [--workers n] [--resume]',
+  options: {
+    index: { type: 'string', description: 'index directory (from semid index build)' },
+    data: { type: 'string', description: 'dataset directory or spec (the one the index was built on)' },
+    out: { type: 'string', description: 'model directory to write (a checkpoint is kept inside for --resume)' },
+    config: { type: 'string', description: 'model config file (JSON or YAML), fields of ModelConfig; flags win' },
+    arch: { type: 'string', description: 'decoder (default) or encdec (TIGER)' },
+    epochs: { type: 'string', description: 'maximum epochs' },
+    seed: { type: 'string', description: 'seed of initialisation, batching and dropout' },
+    workers: {
+      type: 'string',
+      description: 'data-parallel worker threads besides the main thread (default: cores - 1)',
+    },
+    resume: { type: 'boolean', description: 'continue from <out>/checkpoint' },
+    'valid-users': {
+      type: 'string',
+      description: 'validate on this many seeded-random valid users (0 = all)',
+      default: '0',
+    },
+    'max-minutes': { type: 'string', description: 'stop training after this many minutes (the best epoch is kept)' },
+    sasrec: {
+      type: 'boolean',
+      description:
+        'train the ID-based SASRec baseline instead (no --index); prints its test metrics and writes result.json',
+    },
+  },
+  async run(args) {
+    const data = req(args, 'data', 'train');
+    if (args.values.sasrec === true) return runSasrec(args, data);
+    const indexDir = req(args, 'index', 'train');
+    const out = req(args, 'out', 'train');
+    const fileCfg = str(args, 'config') !== undefined ? readConfigFile(str(args, 'config') as string) : {};
+    const over: Record<string, unknown> = { ...fileCfg };
+    const arch = str(args, 'arch');
+    if (arch !== undefined) over.arch = arch;
+    if (str(args, 'epochs') !== undefined) over.epochs = int(args, 'epochs', 0);
+    if (str(args, 'seed') !== undefined) over.seed = int(args, 'seed', 0);
+    const maxMinutes = str(args, 'max-minutes');
+    if (maxMinutes !== undefined && !(Number(maxMinutes) > 0)) {
+      throw new SemidError('SEMID_ERR_BAD_INPUT', `--max-minutes must be a positive number, got "${maxMinutes}"`);
+    }
+
+    const { resolveModelConfig } = await import('../../models/config.js');
+    const config = resolveModelConfig(over);
+    const { initTf } = await import('../core/tf.js');
+    const { loadIndex } = await import('../../indexer/artifact.js');
+    const { trainModel, defaultWorkers } = await import('../../models/train.js');
+    const workers = str(args, 'workers') !== undefined ? int(args, 'workers', 0) : defaultWorkers();
+    if (workers < 0) throw new SemidError('SEMID_ERR_BAD_INPUT', `--workers must be >= 0, got ${workers}`);
+
+    log(`[train] loading ${data} and the index ${indexDir}`);
+    const [split, index] = await Promise.all([
+      loadSplit(data, { maxHistory: config.maxHistory }),
+      loadIndex(indexDir, { encoder: false }),
+    ]);
+    const fp = index.manifest.dataset?.fingerprint;
+    if (typeof fp === 'string' && fp !== datasetFingerprint(split)) {
+      throw new SemidError(
+        'SEMID_ERR_BAD_INPUT',
+        `the index ${indexDir} was built on a different dataset (${index.manifest.dataset.name}) than ${data}; train on the data the index was built from`,
+      );
+    }
+    const backend = await initTf();
+    const validUsers = int(args, 'valid-users', 0);
+    const validExamples = sampleExamples(split.valid, validUsers, config.seed);
+    log(
+      `[train] ${config.arch} model, ${split.users.length} users, ${index.table.size} items, levels [${index.table.levelSizes}], ` +
+        `backend ${backend}, ${workers} worker thread(s); validating on ${validExamples.length} users`,
+    );
+    let progress: Progress | undefined;
+    let progressEpoch = -1;
+    const result = await trainModel({
+      table: index.table,
+      data: split,
+      config,
+      workers,
+      out,
+      indexDir,
+      resume: args.values.resume === true,
+      ...(maxMinutes !== undefined ? { maxSeconds: Number(maxMinutes) * 60 } : {}),
+      log: (line) => log(`[train] ${line}`),
+      onStep: (s) => {
+        if (s.epoch !== progressEpoch) {
+          progress?.done();
+          progress = new Progress(`epoch ${s.epoch + 1}/${config.epochs}`, s.stepsPerEpoch);
+          progressEpoch = s.epoch;
+        }
+        progress?.update(
+          ((s.step - 1) % s.stepsPerEpoch) + 1,
+          `loss ${s.loss.toFixed(4)} ${s.tokensPerSecond.toFixed(0)} tok/s`,
+        );
+      },
+      validate: async (model) => {
+        progress?.done();
+        progress = undefined;
+        const r = await evaluate({
+          model,
+          table: index.table,
+          examples: validExamples,
+          ks: [10],
+          beamWidth: config.beamWidth,
+          maxHistory: config.maxHistory,
+          batchSize: 128,
+        });
+        return r.metrics['ndcg@10'] ?? 0;
+      },
+      trainingInfo: { data, scheme: index.manifest.scheme, validUsers: validExamples.length },
+    });
+    log(
+      `[train] done: ${result.epochs.length} epoch(s), stopped by ${result.stopped}, best valid NDCG@10 ` +
+        `${result.bestValid?.toFixed(4) ?? '-'} at epoch ${result.bestEpoch + 1}, ${result.seconds.toFixed(0)} s; model written to ${out}`,
+    );
+    result.model.dispose();
+    return 0;
+  },
+};
+
+/** `semid train --sasrec`: the baseline, early-stopped on valid NDCG@10, then scored on test. */
+async function runSasrec(args: Parameters<Command['run']>[0], data: string): Promise<number> {
+  const out = req(args, 'out', 'train');
+  const over: Record<string, unknown> =
+    str(args, 'config') !== undefined ? readConfigFile(str(args, 'config') as string) : {};
+  if (str(args, 'epochs') !== undefined) over.epochs = int(args, 'epochs', 0);
+  if (str(args, 'seed') !== undefined) over.seed = int(args, 'seed', 0);
+  const maxMinutes = str(args, 'max-minutes');
+  const { resolveSasrecConfig, trainSasrec, saveSasrec } = await import('../../models/sasrec.js');
+  const config = resolveSasrecConfig(over);
+  const { initTf } = await import('../core/tf.js');
+  const split: SplitData = await loadSplit(data, { maxHistory: config.maxLen });
+  await initTf();
+  const validExamples = sampleExamples(split.valid, int(args, 'valid-users', 0), config.seed);
+  const items = split.items.map((i) => i.id);
+  log(
+    `[train] SASRec on ${split.name}: ${split.users.length} users, ${items.length} items; validating on ${validExamples.length} users`,
+  );
+  const r = await trainSasrec({
+    items,
+    trainSequences: split.trainSequences,
+    config,
+    ...(maxMinutes !== undefined ? { maxSeconds: Number(maxMinutes) * 60 } : {}),
+    log: (l) => log(`[train] ${l}`),
+    validate: async (model) => {
+      const v = await evaluateRanker({
+        ranker: model,
+        examples: validExamples,
+        ks: [10],
+        maxHistory: config.maxLen,
+        batchSize: 256,
+      });
+      return v.metrics['ndcg@10'] ?? 0;
+    },
+  });
+  const test = await evaluateRanker({
+    ranker: r.model,
+    examples: split.test,
+    maxHistory: config.maxLen,
+    batchSize: 256,
+    trainSequences: split.trainSequences,
+  });
+  const valid = await evaluateRanker({
+    ranker: r.model,
+    examples: split.valid,
+    maxHistory: config.maxLen,
+    batchSize: 256,
+  });
+  const summary = {
+    data,
+    config: r.config,
+    epochs: r.epochs,
+    bestEpoch: r.bestEpoch + 1,
+    seconds: r.seconds,
+    valid: valid.metrics,
+    test: test.metrics,
+  };
+  await saveSasrec(out, r.model, { training: summary });
+  const { writeFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  await writeFile(join(out, 'result.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  const m = test.metrics;
+  log(
+    `[train] SASRec test: recall@10 ${m['recall@10']?.toFixed(4)} ndcg@10 ${m['ndcg@10']?.toFixed(4)} ` +
+      `recall@20 ${m['recall@20']?.toFixed(4)} ndcg@20 ${m['ndcg@20']?.toFixed(4)} (best epoch ${r.bestEpoch + 1}, ${r.seconds.toFixed(0)} s)`,
+  );
+  process.stdout.write(`${JSON.stringify({ valid: valid.metrics, test: test.metrics })}\n`);
+  r.model.dispose();
+  return 0;
+}
