@@ -151,6 +151,14 @@ class OnnxSession implements DecodingSession {
       if (!Number.isInteger(r.user) || r.user < 0 || r.user >= this.batch) {
         throw new SemidError('SEMID_ERR_BAD_INPUT', `beam row user ${r.user} outside [0, ${this.batch})`);
       }
+      for (const t of r.prefix) {
+        if (!Number.isInteger(t) || t < 0 || t >= this.vocabSize) {
+          throw new SemidError(
+            'SEMID_ERR_BAD_INPUT',
+            `beam row token ${t} is outside the vocabulary [0, ${this.vocabSize})`,
+          );
+        }
+      }
       if (r.prefix.length >= this.levels) {
         throw new SemidError(
           'SEMID_ERR_BAD_INPUT',

@@ -99,8 +99,8 @@ describe.each(CASES)('ONNX export parity ($arch, tiedHead $tiedHead)', ({ arch, 
 
   it('agrees on logits within 1e-4 over several steps with beams, mixed history lengths', async () => {
     const rng = createRng(5);
-    // lengths 1, 3, 4 (= maxHistory) and 6 (cut to the last 4)
-    const histories: Code[][] = [1, 3, 4, 6].map((n) => Array.from({ length: n }, () => randomCode(rng)));
+    // lengths 0 (BOS only), 1, 3, 4 (= maxHistory) and 6 (cut to the last 4)
+    const histories: Code[][] = [0, 1, 3, 4, 6].map((n) => Array.from({ length: n }, () => randomCode(rng)));
     const a: DecodingSession = await tfModel.begin(histories);
     const b: DecodingSession = await onnx.begin(histories);
     // step 0: one row per user; then 3 beams per user with random prefixes; then a mixed-length call
@@ -117,6 +117,7 @@ describe.each(CASES)('ONNX export parity ($arch, tiedHead $tiedHead)', ({ arch, 
       { user: 2, prefix: layout.tokens(randomCode(rng)).slice(0, 2) },
       { user: 0, prefix: [] },
       { user: 3, prefix: layout.tokens(randomCode(rng)).slice(0, 1) },
+      { user: 4, prefix: layout.tokens(randomCode(rng)).slice(0, 1) },
       { user: 0, prefix: layout.tokens(randomCode(rng)).slice(0, 2) },
     ]);
     let spread = 0;

@@ -202,6 +202,7 @@ describe('OnnxModel on a contract-following toy model', () => {
     const session = await model.begin([[[0, 0]]]);
     await expect(session.next([{ user: 1, prefix: [] }])).rejects.toMatchObject({ code: 'SEMID_ERR_BAD_INPUT' });
     await expect(session.next([{ user: 0, prefix: [3, 6] }])).rejects.toMatchObject({ code: 'SEMID_ERR_BAD_INPUT' });
+    await expect(session.next([{ user: 0, prefix: [V] }])).rejects.toMatchObject({ code: 'SEMID_ERR_BAD_INPUT' });
     await expect(model.begin([[[0, 0, 0]]])).rejects.toMatchObject({ code: 'SEMID_ERR_BAD_INPUT' });
     model.dispose();
   });
