@@ -116,7 +116,7 @@ export class Sasrec {
   constructor(items: readonly ItemId[], config: SasrecConfig) {
     this.config = config;
     this.items = [...items];
-    this.items.forEach((it, i) => this.index.set(it, i + 1));
+    for (const [i, it] of this.items.entries()) this.index.set(it, i + 1);
     const d = config.hidden;
     const specs: ParamSpec[] = [
       { name: 'item_emb', shape: [items.length + 1, d], init: 'normal', decay: false },
