@@ -117,7 +117,7 @@ export interface TensorSpec {
   type: ElemType;
 }
 
-/** A node attribute value: numbers are INT if integral and given as `{ints}`/`i`, see `Attr`. */
+/** A node attribute value, tagged with its AttributeProto kind (build them with `Attr`). */
 export type AttrValue =
   | { kind: 'i'; v: number }
   | { kind: 'f'; v: number }
@@ -322,6 +322,9 @@ export class GraphBuilder {
     return this.node('ReduceSum', [x, this.i64(axes)], { keepdims: Attr.i(keepdims ? 1 : 0) });
   }
 
+  // Elementwise and matrix ops with ONNX (numpy) broadcasting; each returns its output's name.
+
+  /** MatMul: batched over leading dims with broadcasting. */
   matmul(a: Input, b: Input): string {
     return this.node('MatMul', [a, b]);
   }
