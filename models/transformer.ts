@@ -528,7 +528,7 @@ export class CodeTransformer implements GenerativeModel {
 
   /** @internal one decoder-only step for rows sharing prefix length p >= 1: logits [rows, V]. */
   stepDecoder(
-    cache: { kvs: KV[]; keep: Float32Array; lens: Int32Array; t: number },
+    cache: { hosts: HostKV[]; keep: Float32Array; lens: Int32Array; t: number },
     rows: readonly BeamRow[],
     p: number,
   ): Float32Array {
@@ -551,12 +551,10 @@ export class CodeTransformer implements GenerativeModel {
     });
     return tf.tidy(() => {
       const drop = new Drop(0, undefined);
-      const ui = tf.tensor1d(users, 'int32');
       let x = this.embed(tokens, pos, lvl, 'pos_emb');
       const mask = buildMask(keep, n, p, th + p, true, th);
       for (let i = 0; i < this.config.layers; i++) {
-        const kv = cache.kvs[i] as KV;
-        const past: KV = { kT: tf.gather(kv.kT, ui), v: tf.gather(kv.v, ui) };
+        const past = gatherKV(cache.hosts[i] as HostKV, users);
         x = this.ffn(`blk${i}`, this.selfAttn(`blk${i}`, x, n, p, mask, drop, past).x, drop);
       }
       const d = this.config.dModel;
@@ -597,7 +595,7 @@ export class CodeTransformer implements GenerativeModel {
 
   /** @internal one encdec step for rows sharing prefix length p >= 0: logits [rows, V]. */
   stepEncDec(
-    cache: { cross: KV[]; keep: Float32Array; te: number },
+    cache: { hosts: HostKV[]; keep: Float32Array; te: number },
     rows: readonly BeamRow[],
     p: number,
   ): Float32Array {
@@ -613,8 +611,7 @@ export class CodeTransformer implements GenerativeModel {
       keep.set(cache.keep.subarray(r.user * cache.te, (r.user + 1) * cache.te), i * cache.te);
     });
     return tf.tidy(() => {
-      const ui = tf.tensor1d(users, 'int32');
-      const cross = cache.cross.map((kv) => ({ kT: tf.gather(kv.kT, ui), v: tf.gather(kv.v, ui) }));
+      const cross = cache.hosts.map((h) => gatherKV(h, users));
       const x = this.encdecDecoder(n, t, tokens, cross, keep, new Drop(0, undefined));
       const d = this.config.dModel;
       const last = tf.reshape(tf.slice(tf.reshape(x, [n, t, d]), [0, t - 1, 0], [n, 1, d]), [n, d]);
@@ -630,6 +627,35 @@ export class CodeTransformer implements GenerativeModel {
 }
 
 let instanceCounter = 0;
+
+/**
+ * Rows of a cached tensor for each of `users` (JS-side copy; wasm's gather kernel is ~50x slower
+ * for these block copies). `host` is the cached tensor's data, `shape` its shape [n, ...].
+ */
+function gatherRows(host: Float32Array, shape: readonly number[], users: Int32Array): Tensor {
+  const block = shape.slice(1).reduce((a, b) => a * b, 1);
+  const out = new Float32Array(users.length * block);
+  for (let i = 0; i < users.length; i++) {
+    const u = users[i] as number;
+    out.set(host.subarray(u * block, (u + 1) * block), i * block);
+  }
+  return tf.tensor(out, [users.length, ...shape.slice(1)], 'float32');
+}
+
+/** A cached K/V pair with host copies for fast per-row gathers. */
+interface HostKV {
+  kv: KV;
+  kT: Float32Array;
+  v: Float32Array;
+}
+
+function hostKV(kv: KV): HostKV {
+  return { kv, kT: kv.kT.dataSync() as Float32Array, v: kv.v.dataSync() as Float32Array };
+}
+
+function gatherKV(h: HostKV, users: Int32Array): KV {
+  return { kT: gatherRows(h.kT, h.kv.kT.shape, users), v: gatherRows(h.v, h.kv.v.shape, users) };
+}
 
 /** Rows per forward pass in decoding steps (bounds the gathered K/V cache memory). */
 const STEP_CHUNK = 512;
@@ -678,14 +704,15 @@ function checkRows(rows: readonly BeamRow[], users: number, levels: number): voi
 
 /** Decoding session of the decoder-only model: history K/V cached per layer; each step recomputes only the short prefix. */
 class DecoderSession implements DecodingSession {
-  private readonly cache: ReturnType<CodeTransformer['prefillDecoder']>;
+  private readonly cache: ReturnType<CodeTransformer['prefillDecoder']> & { hosts: HostKV[] };
   private readonly users: number;
   constructor(
     private readonly model: CodeTransformer,
     histories: readonly (readonly Code[])[],
   ) {
     this.users = histories.length;
-    this.cache = model.prefillDecoder(histories);
+    const c = model.prefillDecoder(histories);
+    this.cache = { ...c, hosts: c.kvs.map(hostKV) };
   }
   async next(rows: readonly BeamRow[]): Promise<Float32Array[]> {
     checkRows(rows, this.users, this.model.layout.levels);
@@ -712,14 +739,15 @@ class DecoderSession implements DecodingSession {
 
 /** Decoding session of the encoder-decoder model: encoder memory's cross K/V cached; the decoder reruns on [BOS, prefix]. */
 class EncDecSession implements DecodingSession {
-  private readonly cache: ReturnType<CodeTransformer['prefillEncDec']>;
+  private readonly cache: ReturnType<CodeTransformer['prefillEncDec']> & { hosts: HostKV[] };
   private readonly users: number;
   constructor(
     private readonly model: CodeTransformer,
     histories: readonly (readonly Code[])[],
   ) {
     this.users = histories.length;
-    this.cache = model.prefillEncDec(histories);
+    const c = model.prefillEncDec(histories);
+    this.cache = { ...c, hosts: c.cross.map(hostKV) };
   }
   async next(rows: readonly BeamRow[]): Promise<Float32Array[]> {
     checkRows(rows, this.users, this.model.layout.levels);
