@@ -385,6 +385,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     await saveModel(out, model, {
       ...(opts.indexDir !== undefined ? { index: opts.indexDir } : {}),
       training: {
+        ...opts.trainingInfo,
         epochs,
         bestEpoch: bestEpoch + 1,
         bestValid,

@@ -3,8 +3,13 @@
  * with early stopping on valid NDCG@10 through constrained beam search, and writes the model
  * artifact (manifest with the resolved config, the index dir and the data spec it was trained on).
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CodeTransformer } from '../../models/transformer.js';
 import { datasetFingerprint, loadSplit } from '../core/data/index.js';
 import { SemidError } from '../core/errors.js';
+import type { GenerativeModel } from '../core/model.js';
 import { createRng } from '../core/rng.js';
 import type { Example, SplitData } from '../core/types.js';
 import { evaluate, evaluateRanker } from '../eval/evaluate.js';
@@ -18,6 +23,33 @@ export function sampleExamples(examples: readonly Example[], n: number, seed: nu
     .slice(0, n)
     .sort((a, b) => a - b);
   return idx.map((i) => examples[i] as Example);
+}
+
+/**
+ * An onnxruntime copy of the model's current weights (exported to a temporary directory), for fast
+ * validation decoding; `close` frees it and removes the directory.
+ */
+async function onnxReplica(model: CodeTransformer): Promise<{ model: GenerativeModel; close: () => Promise<void> }> {
+  const { exportWeights } = await import('../../models/onnx/export.js');
+  const { OnnxModel } = await import('../../models/onnx/runtime.js');
+  const dir = await mkdtemp(join(tmpdir(), 'semid-valid-onnx-'));
+  try {
+    await exportWeights(
+      { config: model.config, levelSizes: model.layout.levelSizes, values: model.values() },
+      join(dir, 'onnx'),
+    );
+    const m = await OnnxModel.load(dir);
+    return {
+      model: m,
+      close: async () => {
+        m.dispose();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  }
 }
 
 /** `semid train`. */
@@ -45,6 +77,11 @@ export const trainCommand: Command = {
       default: '0',
     },
     'max-minutes': { type: 'string', description: 'stop training after this many minutes (the best epoch is kept)' },
+    'valid-runtime': {
+      type: 'string',
+      description: 'runtime for validation decoding: onnx (exports the weights each time; much faster) or tfjs',
+      default: 'onnx',
+    },
     sasrec: {
       type: 'boolean',
       description:
@@ -89,6 +126,10 @@ export const trainCommand: Command = {
     }
     const backend = await initTf();
     const validUsers = int(args, 'valid-users', 0);
+    const validRuntime = str(args, 'valid-runtime') ?? 'onnx';
+    if (validRuntime !== 'onnx' && validRuntime !== 'tfjs') {
+      throw new SemidError('SEMID_ERR_BAD_INPUT', `--valid-runtime must be onnx or tfjs, got "${validRuntime}"`);
+    }
     const validExamples = sampleExamples(split.valid, validUsers, config.seed);
     log(
       `[train] ${config.arch} model, ${split.users.length} users, ${index.table.size} items, levels [${index.table.levelSizes}], ` +
@@ -120,15 +161,16 @@ export const trainCommand: Command = {
       validate: async (model) => {
         progress?.done();
         progress = undefined;
+        const decoder = validRuntime === 'onnx' ? await onnxReplica(model) : undefined;
         const r = await evaluate({
-          model,
+          model: decoder?.model ?? model,
           table: index.table,
           examples: validExamples,
           ks: [10],
           beamWidth: config.beamWidth,
           maxHistory: config.maxHistory,
           batchSize: 128,
-        });
+        }).finally(() => decoder?.close());
         return r.metrics['ndcg@10'] ?? 0;
       },
       trainingInfo: { data, scheme: index.manifest.scheme, validUsers: validExamples.length },

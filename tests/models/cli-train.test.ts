@@ -1,0 +1,72 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildIndex } from '../../indexer/artifact.js';
+import { readModelManifest } from '../../models/io.js';
+import { parseCommandArgs } from '../../src/cli/command.js';
+import { COMMANDS } from '../../src/cli/registry.js';
+import { trainCommand } from '../../src/cli/train.js';
+import { loadSplit } from '../../src/core/data/index.js';
+
+const DATA = 'synthetic:items=40,users=60,minLength=4,maxLength=8';
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'semid-cli-train-'));
+  const split = await loadSplit(DATA);
+  await buildIndex({ scheme: 'random', split, out: join(dir, 'index'), seed: 1 });
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('semid train', () => {
+  it('is registered', () => {
+    expect(COMMANDS.some((c) => c.name === 'train')).toBe(true);
+  });
+
+  it('trains on an index and writes a model whose manifest records config, index and data', async () => {
+    const out = join(dir, 'model');
+    const args = parseCommandArgs(trainCommand, [
+      '--index',
+      join(dir, 'index'),
+      '--data',
+      DATA,
+      '--out',
+      out,
+      '--epochs',
+      '1',
+      '--workers',
+      '0',
+      '--valid-runtime',
+      'tfjs',
+      '--config',
+      fileURLToPath(new URL('./fixtures/tiny.json', import.meta.url)),
+    ]);
+    if (args === 'help') throw new Error('unexpected help');
+    expect(await trainCommand.run(args)).toBe(0);
+    const m = await readModelManifest(out);
+    expect(m.config.dModel).toBe(16);
+    expect(m.config.epochs).toBe(1);
+    expect(m.index).toBe(join(dir, 'index'));
+    expect(m.training?.data).toBe(DATA);
+    expect(typeof m.training?.bestValid).toBe('number');
+  }, 30_000);
+
+  it('reports every config problem at once', async () => {
+    const args = parseCommandArgs(trainCommand, [
+      '--index',
+      join(dir, 'index'),
+      '--data',
+      DATA,
+      '--out',
+      join(dir, 'x'),
+      '--arch',
+      'rnn',
+    ]);
+    if (args === 'help') throw new Error('unexpected help');
+    await expect(trainCommand.run(args)).rejects.toMatchObject({ code: 'SEMID_ERR_BAD_CONFIG' });
+  });
+});
