@@ -104,23 +104,31 @@ function table(header: string[], rows: string[][]): string {
   ].join('\n');
 }
 
-/** report.md: accuracy, index quality and cost tables, best value per metric in bold. */
+/** The accuracy table's columns, in order, when present; every other metric goes to the second table. */
+const MAIN_METRICS = ['recall@5', 'ndcg@5', 'recall@10', 'ndcg@10', 'recall@20', 'ndcg@20', 'mrr@20'];
+
+/** report.md: accuracy, slices, index quality and cost tables, best mean per metric in bold. */
 export function renderMarkdown(report: CompareReport): string {
   const s = report.schemes;
-  const metricKeys = [...new Set(s.flatMap((x) => Object.keys(x.metrics)))];
+  const allMetrics = [...new Set(s.flatMap((x) => Object.keys(x.metrics)))];
   const best: Record<string, number> = {};
-  for (const k of metricKeys) best[k] = Math.max(...s.map((x) => x.metrics[k]?.mean ?? Number.NEGATIVE_INFINITY));
-  const acc = table(
-    ['scheme', 'seeds', ...metricKeys],
-    s.map((x) => [
-      x.scheme,
-      String(x.seeds.length),
-      ...metricKeys.map((k) => {
-        const v = fmt(x.metrics[k], 4);
-        return x.metrics[k]?.mean === best[k] && s.length > 1 ? `**${v}**` : v;
-      }),
-    ]),
-  );
+  for (const k of allMetrics) best[k] = Math.max(...s.map((x) => x.metrics[k]?.mean ?? Number.NEGATIVE_INFINITY));
+  const metricTable = (keys: string[]) =>
+    table(
+      ['scheme', 'seeds', ...keys],
+      s.map((x) => [
+        x.scheme,
+        String(x.seeds.length),
+        ...keys.map((k) => {
+          const v = fmt(x.metrics[k], 4);
+          return x.metrics[k]?.mean === best[k] && s.length > 1 ? `**${v}**` : v;
+        }),
+      ]),
+    );
+  const main = MAIN_METRICS.filter((k) => allMetrics.includes(k));
+  const other = allMetrics.filter((k) => !main.includes(k));
+  const acc = metricTable(main);
+  const slices = other.length > 0 ? metricTable(other) : '';
   const indexKeys = [...new Set(s.flatMap((x) => Object.keys(x.index)))];
   const idx = table(
     ['scheme', ...indexKeys],
@@ -139,6 +147,10 @@ export function renderMarkdown(report: CompareReport): string {
     '## Accuracy',
     '',
     acc,
+    '',
+    '## Coverage, popularity slices and counts',
+    '',
+    slices || '(none)',
     '',
     '## Index quality',
     '',
