@@ -71,6 +71,21 @@ describe('trainModel', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('trains the encoder-decoder (TIGER) architecture on the training examples', async () => {
+    const split = tinySplit(ruleSequences(12, 8, 1));
+    const r = await trainModel({
+      table,
+      data: split,
+      config: tinyConfig({ arch: 'encdec', epochs: 4, lr: 5e-3 }),
+      workers: 0,
+    });
+    expect(r.config.arch).toBe('encdec');
+    expect(r.steps).toBe(4 * Math.ceil(split.train.length / 8));
+    expect(r.epochs.at(-1)!.loss).toBeLessThan(r.epochs[0]!.loss);
+    expect(await greedy(r.model, ['i1', 'i2'])).toMatch(/^i\d+$/);
+    r.model.dispose();
+  });
+
   it('saves an artifact whose loaded model gives exactly the same logits', async () => {
     const out = join(dir, 'm1');
     const split = tinySplit(ruleSequences(8, 8));
