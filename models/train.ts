@@ -13,7 +13,6 @@ import { readF32, readJson, writeDirAtomic, writeF32, writeJson } from '../src/c
 import type { CodeTable } from '../src/core/codes.js';
 import { SemidError } from '../src/core/errors.js';
 import { createRng, type Rng } from '../src/core/rng.js';
-import { tf } from '../src/core/tf.js';
 import type { Code, SplitData } from '../src/core/types.js';
 import { decoderBatch, encDecBatch, type TrainBatch } from './batch.js';
 import { type ModelConfig, resolveModelConfig } from './config.js';
@@ -402,9 +401,4 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     if (!existsSync(join(out, 'checkpoint'))) await rm(ck, { recursive: true, force: true });
   }
   return result;
-}
-
-/** Number of live tensors (for leak checks in callers). */
-export function liveTensors(): number {
-  return tf.memory().numTensors;
 }
