@@ -36,6 +36,11 @@ export interface CompareConfig {
   runtime: 'onnx' | 'tfjs';
   /** Training worker threads (undefined = one per spare core). */
   workers?: number;
+  /**
+   * Never recommend an item of the user's history at test time. Off by default (TIGER/P5/LETTER
+   * protocol); RecBole-style full ranking masks history items, which suits datasets without repeats.
+   */
+  excludeHistory?: boolean;
 }
 
 const DEFAULTS: CompareConfig = {
@@ -134,6 +139,7 @@ export function realStages(cfg: CompareConfig, dataSpec: string): CompareStages 
           table: index.table,
           examples: split.test,
           beamWidth: cfg.beamWidth,
+          excludeHistory: cfg.excludeHistory === true,
           trainSequences: split.trainSequences,
           progress: 'test',
         });
@@ -194,7 +200,8 @@ function parseSchemes(v: string): string[] {
 export function resolveCompareConfig(file: Record<string, unknown> | undefined, args: ParsedArgs): CompareConfig {
   const cfg: CompareConfig = { ...DEFAULTS, ...(file as Partial<CompareConfig> | undefined) };
   const problems: string[] = [];
-  const known = new Set(Object.keys(DEFAULTS).concat('workers'));
+  const known = new Set(Object.keys(DEFAULTS).concat('workers', 'excludeHistory'));
+  if (args.values['exclude-history'] === true) cfg.excludeHistory = true;
   for (const k of Object.keys(file ?? {})) if (!known.has(k)) problems.push(`unknown key "${k}"`);
   if (str(args, 'epochs') !== undefined) cfg.model = { ...cfg.model, epochs: int(args, 'epochs', 0) };
   if (str(args, 'valid-users') !== undefined) cfg.validUsers = int(args, 'valid-users', 0);
@@ -259,6 +266,7 @@ const COMMON_OPTIONS = {
   'max-train-seconds': { type: 'string', description: 'wall-clock cap per training run (0 = none)' },
   workers: { type: 'string', description: 'training worker threads (default: one per spare core)' },
   runtime: { type: 'string', description: 'evaluation runtime: onnx or tfjs', default: 'onnx' },
+  'exclude-history': { type: 'boolean', description: 'never recommend history items at test time (RecBole-style)' },
 } as const;
 
 /** `semid compare`. */

@@ -4,9 +4,8 @@
  * injected, so the harness is tested with fakes and the CLI wires the real indexer, trainer and
  * evaluator. A failing scheme is recorded in `failures` (never silently left out) and the others go on.
  */
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeDirAtomic, writeJson } from '../core/artifact.js';
+import { writeFileAtomic } from '../core/artifact.js';
 import type { SplitData } from '../core/types.js';
 import { type CompareReport, renderMarkdown, type SchemeRun, summarise } from './report.js';
 
@@ -33,7 +32,7 @@ export interface CompareOptions {
   split: SplitData;
   schemes: readonly string[];
   seeds: readonly number[];
-  /** Report directory (written atomically); artifacts go to `work/<scheme>-s<seed>/`. */
+  /** Report directory (report.json and report.md are each replaced atomically); artifacts go to `work/<scheme>-s<seed>/`. */
   out: string;
   /** Where index and model artifacts are kept. */
   work: string;
@@ -97,9 +96,9 @@ export async function runCompare(opts: CompareOptions): Promise<CompareReport> {
     runs,
     failures,
   };
-  await writeDirAtomic(opts.out, async (tmp) => {
-    await writeJson(join(tmp, 'report.json'), report);
-    await writeFile(join(tmp, 'report.md'), renderMarkdown(report));
-  });
+  // Each report file is replaced atomically; the directory itself is not, since `work` (the
+  // artifacts) may live inside it.
+  await writeFileAtomic(join(opts.out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  await writeFileAtomic(join(opts.out, 'report.md'), renderMarkdown(report));
   return report;
 }

@@ -57,3 +57,25 @@ describe('runCompare', () => {
     expect(json.runs).toHaveLength(4);
   });
 });
+
+describe('runCompare artifacts', () => {
+  it('keeps the work directory when it lives inside the report directory', async () => {
+    const { existsSync } = await import('node:fs');
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    const dir = await mkdtemp(join(tmpdir(), 'semid-compare-'));
+    const stages: CompareStages = {
+      buildIndex: async ({ out }) => {
+        await mkdir(out, { recursive: true });
+        await writeFile(join(out, 'codes.json'), '{}');
+        return { values: {} };
+      },
+      train: async () => ({ values: {} }),
+      evaluate: async () => ({ values: { 'recall@10': 0.1 } }),
+    };
+    const out = join(dir, 'report');
+    await runCompare({ split, schemes: ['a'], seeds: [1], out, work: join(out, 'work'), stages, config: {} });
+    await runCompare({ split, schemes: ['a'], seeds: [1], out, work: join(out, 'work'), stages, config: {} });
+    expect(existsSync(join(out, 'work', 'a-s1', 'index', 'codes.json'))).toBe(true);
+    expect(existsSync(join(out, 'report.md'))).toBe(true);
+  });
+});
