@@ -88,6 +88,21 @@ export interface TrainResult {
   itemsWithoutCode: number;
 }
 
+/**
+ * Epochs a time-capped run can complete: those done plus as many more epochs of `perEpoch` seconds as
+ * fit in what is left of `budget`, at least `done` and at most `maxEpochs`.
+ */
+export function plannedEpochs(
+  budget: number,
+  elapsed: number,
+  perEpoch: number,
+  done: number,
+  maxEpochs: number,
+): number {
+  const more = perEpoch > 0 ? Math.floor(Math.max(0, budget - elapsed) / perEpoch) : maxEpochs;
+  return Math.max(done, Math.min(maxEpochs, done + more));
+}
+
 /** Default worker count: one per spare core, at most 3. */
 export function defaultWorkers(): number {
   return Math.max(0, Math.min(3, availableParallelism() - 1));
@@ -341,6 +356,14 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
             ? `, valid ${rec.valid.toFixed(4)} (best ${bestValid?.toFixed(4)} @ ${bestEpoch + 1})`
             : ''),
       );
+      if (opts.maxSeconds !== undefined && epoch === startEpoch && stopped === 'epochs') {
+        // Under a time budget the cosine schedule must finish inside it, or the run stops at a high lr:
+        // plan the decay over the epochs that fit, measured on this first epoch (validation included).
+        const elapsed = priorSeconds + (performance.now() - t0) / 1000;
+        const planned = plannedEpochs(opts.maxSeconds, elapsed, (performance.now() - te) / 1000, epoch + 1, cfg.epochs);
+        opt.opts.totalSteps = stepsPerEpoch * planned;
+        log(`time budget ${opts.maxSeconds} s: learning-rate schedule planned over ${planned} epochs`);
+      }
       if (ckptDir) {
         await writeCheckpoint(ckptDir, model, opt, best, {
           config: cfg,

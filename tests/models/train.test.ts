@@ -7,7 +7,7 @@ import { resolveModelConfig } from '../../models/config.js';
 import { computeGrads } from '../../models/grad.js';
 import { loadModel, readModelManifest } from '../../models/io.js';
 import { DataParallel } from '../../models/parallel.js';
-import { trainModel, userWindows } from '../../models/train.js';
+import { plannedEpochs, trainModel, userWindows } from '../../models/train.js';
 import { CodeTransformer } from '../../models/transformer.js';
 import { initTf, tf } from '../../src/core/tf.js';
 import { codesOf, ruleSequences, tinyConfig, tinySplit, tinyTable } from './helpers.js';
@@ -174,4 +174,13 @@ describe('trainModel', () => {
     for (const g of [...single.grads.values(), ...par.grads.values()]) g.dispose();
     model.dispose();
   }, 30_000);
+});
+
+describe('plannedEpochs (time-budgeted lr schedule)', () => {
+  it('plans the epochs that fit in what is left of the budget, within [done, maxEpochs]', async () => {
+    // 300 s budget, 70 s used by a first epoch of 60 s: 230 s left -> 3 more epochs -> 4
+    expect(plannedEpochs(300, 70, 60, 1, 20)).toBe(4);
+    expect(plannedEpochs(300, 310, 60, 1, 20)).toBe(1);
+    expect(plannedEpochs(10_000, 10, 10, 1, 20)).toBe(20);
+  });
 });
