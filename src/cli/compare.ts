@@ -41,6 +41,8 @@ export interface CompareConfig {
    * protocol); RecBole-style full ranking masks history items, which suits datasets without repeats.
    */
   excludeHistory?: boolean;
+  /** Also evaluate with history items excluded and report those figures as `exclHist.*`. */
+  alsoExcludeHistory?: boolean;
 }
 
 const DEFAULTS: CompareConfig = {
@@ -134,16 +136,26 @@ export function realStages(cfg: CompareConfig, dataSpec: string): CompareStages 
       const index = await loadIndex(indexDir, { encoder: false });
       const model = await openModel(modelDir, cfg.runtime);
       try {
-        const r = await evaluate({
-          model,
-          table: index.table,
-          examples: split.test,
-          beamWidth: cfg.beamWidth,
-          excludeHistory: cfg.excludeHistory === true,
-          trainSequences: split.trainSequences,
-          progress: 'test',
-        });
-        return { values: resultValues(r) };
+        const run = (excludeHistory: boolean) =>
+          evaluate({
+            model,
+            table: index.table,
+            examples: split.test,
+            beamWidth: cfg.beamWidth,
+            excludeHistory,
+            trainSequences: split.trainSequences,
+            progress: excludeHistory ? 'test (history excluded)' : 'test',
+          });
+        const values = resultValues(await run(cfg.excludeHistory === true));
+        if (cfg.alsoExcludeHistory && cfg.excludeHistory !== true) {
+          // The same model under RecBole-style masking of history items, reported beside the standard figures.
+          const x = resultValues(await run(true));
+          for (const k of ['recall@10', 'ndcg@10', 'recall@20', 'ndcg@20']) {
+            const v = x[k];
+            if (v !== undefined) values[`exclHist.${k}`] = v;
+          }
+        }
+        return { values };
       } finally {
         model.dispose();
       }
@@ -200,8 +212,9 @@ function parseSchemes(v: string): string[] {
 export function resolveCompareConfig(file: Record<string, unknown> | undefined, args: ParsedArgs): CompareConfig {
   const cfg: CompareConfig = { ...DEFAULTS, ...(file as Partial<CompareConfig> | undefined) };
   const problems: string[] = [];
-  const known = new Set(Object.keys(DEFAULTS).concat('workers', 'excludeHistory'));
+  const known = new Set(Object.keys(DEFAULTS).concat('workers', 'excludeHistory', 'alsoExcludeHistory'));
   if (args.values['exclude-history'] === true) cfg.excludeHistory = true;
+  if (args.values['also-exclude-history'] === true) cfg.alsoExcludeHistory = true;
   for (const k of Object.keys(file ?? {})) if (!known.has(k)) problems.push(`unknown key "${k}"`);
   if (str(args, 'epochs') !== undefined) cfg.model = { ...cfg.model, epochs: int(args, 'epochs', 0) };
   if (str(args, 'valid-users') !== undefined) cfg.validUsers = int(args, 'valid-users', 0);
@@ -267,6 +280,10 @@ const COMMON_OPTIONS = {
   workers: { type: 'string', description: 'training worker threads (default: one per spare core)' },
   runtime: { type: 'string', description: 'evaluation runtime: onnx or tfjs', default: 'onnx' },
   'exclude-history': { type: 'boolean', description: 'never recommend history items at test time (RecBole-style)' },
+  'also-exclude-history': {
+    type: 'boolean',
+    description: 'report the standard figures and, beside them, exclHist.* figures with history items excluded',
+  },
 } as const;
 
 /** `semid compare`. */
