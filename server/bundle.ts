@@ -12,6 +12,7 @@ import { CodeTable } from '../src/core/codes.js';
 import { SemidError } from '../src/core/errors.js';
 import type { Recommendation } from '../src/core/model.js';
 import type { Code, Item, ItemId } from '../src/core/types.js';
+import { BatchingDecoder, type BatchOptions } from './batcher.js';
 import { Catalogue, codeKey } from './catalogue.js';
 import type { BundleDecoder, ScoredCode } from './decoder.js';
 import { CodeEmbedder, type Neighbour, VectorIndex } from './vectors.js';
@@ -105,6 +106,7 @@ export class Bundle {
   readonly name: string;
   readonly dir: string | undefined;
   readonly loadedAt: Date = new Date();
+  /** The bundle's decoder, wrapped in a BatchingDecoder unless batching is off. */
   readonly decoder: BundleDecoder;
   readonly info: Record<string, string | number>;
   private readonly encoder: NewItemEncoder | undefined;
@@ -123,10 +125,11 @@ export class Bundle {
     parts: BundleParts,
     overlay: OverlayJSON,
     persist: boolean,
+    batching: BatchOptions | false,
   ) {
     this.name = name;
     this.dir = dir;
-    this.decoder = parts.decoder;
+    this.decoder = batching === false ? parts.decoder : new BatchingDecoder(parts.decoder, batching);
     this.encoder = parts.encoder;
     this.info = { ...(parts.info ?? {}) };
     this.overlay = overlay;
@@ -169,11 +172,19 @@ export class Bundle {
 
   /**
    * Builds a bundle from its parts, applying `<dir>/overlay.json` when present. With `persist`,
-   * API changes are written back to that file.
+   * API changes are written back to that file. `batching`: concurrent recommendations on this bundle
+   * are coalesced into batched beam searches (server/batcher.ts; default settings when omitted),
+   * or `false` for one decoder call per request.
    */
-  static async create(name: string, dir: string | undefined, parts: BundleParts, persist = false): Promise<Bundle> {
+  static async create(
+    name: string,
+    dir: string | undefined,
+    parts: BundleParts,
+    persist = false,
+    batching: BatchOptions | false = {},
+  ): Promise<Bundle> {
     const overlay = dir !== undefined ? await readOverlay(dir) : emptyOverlay();
-    const b = new Bundle(name, dir, parts, overlay, persist);
+    const b = new Bundle(name, dir, parts, overlay, persist, batching);
     await b.buildIndexes(parts);
     return b;
   }

@@ -5,6 +5,7 @@
  * so no in-flight request fails. Reloads and item changes run one at a time.
  */
 import { SemidError } from '../src/core/errors.js';
+import { type BatchOptions, resolveBatchOptions } from './batcher.js';
 import { Bundle, type LoadBundle } from './bundle.js';
 
 /** Where a named bundle is loaded from. */
@@ -44,18 +45,21 @@ export class BundleRegistry {
     private readonly sources: readonly BundleSource[],
     private readonly load: LoadBundle,
     private readonly persist: boolean,
+    private readonly batching: BatchOptions | false,
   ) {
     this.defaultName = (sources[0] as BundleSource).name;
   }
 
   /**
    * Loads every source. `persist`: write API item changes to `<dir>/overlay.json` (default true).
+   * `batching`: micro-batching of concurrent recommendations per bundle (server/batcher.ts; default
+   * settings when omitted), or `false` to decode every request on its own.
    * @throws SEMID_ERR_BAD_INPUT for no sources, duplicate or malformed names; any loader error.
    */
   static async open(
     sources: readonly BundleSource[],
     load: LoadBundle,
-    opts: { persist?: boolean } = {},
+    opts: { persist?: boolean; batching?: BatchOptions | false } = {},
   ): Promise<BundleRegistry> {
     if (sources.length === 0)
       throw new SemidError('SEMID_ERR_BAD_INPUT', 'at least one bundle is needed (--bundle <dir>)');
@@ -70,7 +74,8 @@ export class BundleRegistry {
       if (seen.has(s.name)) throw new SemidError('SEMID_ERR_BAD_INPUT', `bundle name "${s.name}" is given twice`);
       seen.add(s.name);
     }
-    const reg = new BundleRegistry(sources, load, opts.persist ?? true);
+    if (opts.batching !== undefined && opts.batching !== false) resolveBatchOptions(opts.batching);
+    const reg = new BundleRegistry(sources, load, opts.persist ?? true, opts.batching ?? {});
     const loaded = await reg.loadAll(sources);
     for (const [name, bundle] of loaded) reg.entries.set(name, { bundle, refs: 0, retired: false, disposed: false });
     return reg;
@@ -207,7 +212,7 @@ export class BundleRegistry {
       for (const s of sources) {
         const parts = await this.load(s.dir);
         try {
-          out.set(s.name, await Bundle.create(s.name, s.dir, parts, this.persist));
+          out.set(s.name, await Bundle.create(s.name, s.dir, parts, this.persist, this.batching));
         } catch (e) {
           parts.decoder.dispose();
           throw e;

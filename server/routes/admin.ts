@@ -1,5 +1,7 @@
 /** GET /health, GET /metrics, GET /docs, POST /v1/admin/reload (API key). */
 import type { FastifyInstance } from 'fastify';
+import { BatchingDecoder, type BatchStats } from '../batcher.js';
+import type { Bundle } from '../bundle.js';
 import { reloadSchema } from '../schemas.js';
 
 const started = Date.now();
@@ -52,6 +54,7 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
           help: 'Items removed from decoding per bundle (codes kept for histories).',
           samples: bundles.map((b) => [{ bundle: b.name }, b.catalogue.retired.size]),
         },
+        ...batchGauges(bundles),
         semid_bundle_loaded_timestamp_seconds: {
           help: 'When each bundle was loaded (Unix seconds).',
           samples: bundles.map((b) => [{ bundle: b.name }, b.loadedAt.getTime() / 1000]),
@@ -80,4 +83,25 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
       return { reloaded: r.reloaded, seconds: (Date.now() - t) / 1000 };
     },
   );
+}
+
+/** Micro-batching counters of each bundle whose decoder batches (they restart with a reload). */
+function batchGauges(bundles: readonly Bundle[]) {
+  const withStats = bundles.flatMap((b) =>
+    b.decoder instanceof BatchingDecoder ? [[b.name, b.decoder.stats] as const] : [],
+  );
+  const family = (help: string, pick: (s: BatchStats) => number) => ({
+    help,
+    samples: withStats.map(([bundle, s]) => [{ bundle }, pick(s)] as [Record<string, string>, number]),
+  });
+  return {
+    semid_decode_batches: family('Batched decoder calls since the bundle was loaded.', (s) => s.batches),
+    semid_decode_batch_requests: family('Requests served through batched decoder calls.', (s) => s.calls),
+    semid_decode_batch_histories: family('Histories decoded in batched decoder calls.', (s) => s.histories),
+    semid_decode_batch_largest: family('Largest batch so far, in histories.', (s) => s.largest),
+    semid_decode_batch_split_retries: family(
+      'Batches that failed and were retried request by request.',
+      (s) => s.splitRetries,
+    ),
+  };
 }

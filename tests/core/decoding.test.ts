@@ -5,6 +5,7 @@ import {
   beamSearchUnconstrained,
   type LogitsProcessor,
   logSoftmaxInPlace,
+  logSumExp,
   type StepContext,
 } from '../../src/core/decoding.js';
 import { SemidError } from '../../src/core/errors.js';
@@ -90,6 +91,37 @@ describe('logSoftmaxInPlace', () => {
     expect(() => logSoftmaxInPlace(Float32Array.from([Number.NaN, 1]))).toThrow(SemidError);
     expect(() => logSoftmaxInPlace(Float32Array.from([Number.NEGATIVE_INFINITY]))).toThrow(SemidError);
     expect(() => logSoftmaxInPlace(Float32Array.from([Number.POSITIVE_INFINITY, 1]))).toThrow(SemidError);
+  });
+});
+
+describe('logSumExp', () => {
+  /** Reference in float64 with Math.exp. */
+  const reference = (row: Float32Array) => {
+    const m = Math.max(...row);
+    return m + Math.log(row.reduce((a, x) => a + Math.exp(x - m), 0));
+  };
+  it('matches golden values and a Math.exp reference to ~1e-15 relative', () => {
+    expect(logSumExp(Float32Array.from([2, 2, 2]))).toBeCloseTo(2 + Math.log(3), 14);
+    expect(logSumExp(Float32Array.from([0, -1]))).toBeCloseTo(Math.log(1 + Math.exp(-1)), 14);
+    expect(logSumExp(Float32Array.from([5]))).toBe(5);
+    expect(logSumExp(Float32Array.from([0, 0, 0, 0]))).toBeCloseTo(Math.log(4), 14);
+    // -Infinity entries contribute nothing; entries far below the max neither
+    expect(logSumExp(Float32Array.from([Number.NEGATIVE_INFINITY, 1, -2000]))).toBe(1);
+    const rng = createRng(3);
+    for (let t = 0; t < 200; t++) {
+      const spread = [0.1, 3, 30, 300][t % 4] as number;
+      const row = Float32Array.from({ length: 1 + rng.int(1100) }, () => spread * rng.normal());
+      const want = reference(row);
+      expect(Math.abs(logSumExp(row) - want)).toBeLessThanOrEqual(4e-15 * Math.max(1, Math.abs(want)));
+    }
+  });
+  it('rejects rows with NaN, +Infinity or no finite value', () => {
+    expect(() => logSumExp(Float32Array.from([1, Number.NaN, 1]))).toThrow(SemidError);
+    expect(() => logSumExp(Float32Array.from([Number.POSITIVE_INFINITY]))).toThrow(SemidError);
+    expect(() => logSumExp(Float32Array.from([Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY]))).toThrow(
+      SemidError,
+    );
+    expect(() => logSumExp(new Float32Array(0))).toThrow(SemidError);
   });
 });
 
@@ -328,6 +360,31 @@ describe('beamSearch against brute-force enumeration', () => {
       for (const r of res ?? []) expect(r.score).toBeCloseTo(exact.get(r.item) as number, 4);
       for (let i = 1; i < (res?.length ?? 0); i++)
         expect(res?.[i - 1]?.score).toBeGreaterThanOrEqual(res?.[i]?.score as number);
+    }
+  });
+});
+
+describe('beamSearch scoring paths', () => {
+  it('scoring only the trie continuations gives bit-identical results to the full masked log-softmax path', async () => {
+    // a processor that changes nothing forces the full path (log-softmax written into every row,
+    // trie mask, exclusion), which is the definition the fast path must reproduce exactly
+    const noop: LogitsProcessor = { process() {} };
+    for (let seed = 300; seed < 320; seed++) {
+      const rng = createRng(seed);
+      const sizes = [3 + rng.int(5), 2 + rng.int(5), 2 + rng.int(4)];
+      const lay = new TokenLayout(sizes);
+      const t = new CodeTrie(sizes);
+      for (let i = 0; t.size < 25 && i < 500; i++) {
+        const code: Code = sizes.map((s) => rng.int(s));
+        if (t.item(code) === undefined) t.add(`it${i}`, code);
+      }
+      const items = [...t.entries()].map(([i]) => i);
+      const exclude = [new Set(items.filter(() => rng.next() < 0.3)), undefined, new Set<string>()];
+      const logits = randomLogits(seed, lay.vocabSize);
+      const opts = { layout: lay, trie: t, beamWidth: 1 + rng.int(6), topK: 1 + rng.int(6), exclude };
+      const fast = await beamSearch(new TableSession([], logits), 3, opts);
+      const full = await beamSearch(new TableSession([], logits), 3, { ...opts, processors: [noop] });
+      expect(fast).toEqual(full);
     }
   });
 });

@@ -4,6 +4,7 @@
  * computed by hand or by brute force.
  */
 import { buildApp } from '../../server/app.js';
+import type { BatchOptions } from '../../server/batcher.js';
 import type { BundleParts, LoadBundle } from '../../server/bundle.js';
 import { ModelDecoder } from '../../server/decoder.js';
 import { BundleRegistry } from '../../server/registry.js';
@@ -76,6 +77,8 @@ export class FakeModel implements GenerativeModel {
   constructor(
     readonly maxHistory = 3,
     private readonly delayMs = 0,
+    /** When it returns true for any history of a session, that session's `next` throws (a model failure). */
+    private readonly failOn?: (history: readonly Code[]) => boolean,
   ) {}
   async begin(histories: readonly (readonly Code[])[]): Promise<DecodingSession> {
     if (this.disposed) throw new Error('FakeModel used after dispose');
@@ -87,6 +90,7 @@ export class FakeModel implements GenerativeModel {
       async next(rows: readonly BeamRow[]): Promise<Float32Array[]> {
         if (model.delayMs > 0) await new Promise((r) => setTimeout(r, model.delayMs));
         if (model.disposed) throw new Error('FakeModel used after dispose');
+        if (model.failOn && histories.some((h) => model.failOn?.(h))) throw new Error('FakeModel failure on request');
         return rows.map((r) => fakeLogits(histories[r.user] ?? [], r.prefix));
       },
       dispose() {
@@ -101,12 +105,18 @@ export class FakeModel implements GenerativeModel {
 
 /** Bundle parts over the fixture catalogue and a fresh FakeModel. */
 export function fakeParts(
-  opts: { delayMs?: number; maxHistory?: number; embeddings?: boolean; extra?: Record<string, number[]> } = {},
+  opts: {
+    delayMs?: number;
+    maxHistory?: number;
+    embeddings?: boolean;
+    extra?: Record<string, number[]>;
+    failOn?: (history: readonly Code[]) => boolean;
+  } = {},
 ): {
   parts: BundleParts;
   model: FakeModel;
 } {
-  const model = new FakeModel(opts.maxHistory ?? 3, opts.delayMs ?? 0);
+  const model = new FakeModel(opts.maxHistory ?? 3, opts.delayMs ?? 0, opts.failOn);
   const table = new CodeTable(LEVELS, Object.entries({ ...CATALOGUE, ...(opts.extra ?? {}) }));
   const parts: BundleParts = {
     table,
@@ -152,12 +162,14 @@ export function fakeLoader(opts: Parameters<typeof fakeParts>[0] = {}): { load: 
 export const KEY = 'test-key-123';
 
 /** An app over one fake bundle named "main" (not persisted), plus its loader's models. */
-export async function fakeApp(opts: Parameters<typeof fakeParts>[0] & { names?: string[] } = {}) {
+export async function fakeApp(
+  opts: Parameters<typeof fakeParts>[0] & { names?: string[]; batching?: BatchOptions | false } = {},
+) {
   const { load, models } = fakeLoader(opts);
   const registry = await BundleRegistry.open(
     (opts.names ?? ['main']).map((name) => ({ name, dir: `mem:${name}` })),
     load,
-    { persist: false },
+    { persist: false, ...(opts.batching !== undefined ? { batching: opts.batching } : {}) },
   );
   const app = await buildApp({ registry, apiKey: KEY });
   return { app, registry, models };
