@@ -308,8 +308,10 @@ export const compareCommand: Command = {
     }
     const file = str(args, 'config');
     const cfg = resolveCompareConfig(file ? readConfigFile(file) : undefined, args);
+    const names = parseSchemes(schemes);
+    const seeds = parseSeeds(args);
     const split = await loadSplit(data);
-    const report = await compareRun(split, data, parseSchemes(schemes), parseSeeds(args), out, cfg);
+    const report = await compareRun(split, data, names, seeds, out, cfg);
     return report.failures.length > 0 ? 1 : 0;
   },
 };
