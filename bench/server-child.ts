@@ -3,6 +3,7 @@
  * bench/server-fuzz.ts, or by hand). Prints one JSON line `{"url": ...}` on stdout once listening.
  *
  *   node --import tsx bench/server-child.ts --bundle <dir> [--runtime auto|onnx|tfjs]
+ *     [--no-batching | --max-batch 32 --max-in-flight 1 --max-wait-ms 1]   (micro-batching, server/batcher.ts)
  *   node --import tsx bench/server-child.ts --fake [--index <index dir>] [--items 12101] [--levels 256,256,256,30] [--dim 64]
  *   node --import tsx bench/server-child.ts --make-bundle <out dir> --index <index dir>   (untrained default-size model + ONNX export)
  *
@@ -12,6 +13,7 @@
  */
 import { parseArgs } from 'node:util';
 import { buildApp } from '../server/app.js';
+import { BatchingDecoder, type BatchOptions } from '../server/batcher.js';
 import type { LoadBundle } from '../server/bundle.js';
 import { ModelDecoder } from '../server/decoder.js';
 import { BundleRegistry } from '../server/registry.js';
@@ -121,6 +123,10 @@ async function main(): Promise<void> {
       dim: { type: 'string', default: '64' },
       port: { type: 'string', default: '0' },
       'make-bundle': { type: 'string' },
+      'no-batching': { type: 'boolean' },
+      'max-batch': { type: 'string' },
+      'max-in-flight': { type: 'string' },
+      'max-wait-ms': { type: 'string' },
     },
   });
   if (values['make-bundle']) {
@@ -137,12 +143,26 @@ async function main(): Promise<void> {
       })
     : bundleLoader(values.runtime as ServeRuntime);
   const dir = values.bundle ?? 'mem:fake';
-  const registry = await BundleRegistry.open([{ name: 'bench', dir }], load, { persist: false });
+  const batching: BatchOptions | false = values['no-batching']
+    ? false
+    : {
+        ...(values['max-batch'] ? { maxBatch: Number(values['max-batch']) } : {}),
+        ...(values['max-in-flight'] ? { maxInFlight: Number(values['max-in-flight']) } : {}),
+        ...(values['max-wait-ms'] ? { maxWaitMs: Number(values['max-wait-ms']) } : {}),
+      };
+  const registry = await BundleRegistry.open([{ name: 'bench', dir }], load, { persist: false, batching });
   const app = await buildApp({ registry, apiKey: 'bench-key' });
   const url = await app.listen({ port: Number(values.port), host: '127.0.0.1' });
   const b = registry.bundles()[0];
   process.stdout.write(
-    `${JSON.stringify({ url, items: b?.catalogue.size, levelSizes: b?.catalogue.levelSizes, info: b?.info, maxHistory: b?.decoder.maxHistory })}\n`,
+    `${JSON.stringify({
+      url,
+      items: b?.catalogue.size,
+      levelSizes: b?.catalogue.levelSizes,
+      info: b?.info,
+      maxHistory: b?.decoder.maxHistory,
+      batching: b?.decoder instanceof BatchingDecoder ? b.decoder.options : false,
+    })}\n`,
   );
   const stop = async () => {
     await app.close();

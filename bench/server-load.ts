@@ -2,9 +2,16 @@
  * Server load benchmark over loopback with autocannon: single-request latency (one connection,
  * requests back to back) and throughput (several connections) for POST /v1/recommend.
  *
- *   node --import tsx bench/server-load.ts [--duration 10] [--connections 8] [--beam 20] [--k 10] -- <server-child args>
+ *   node --import tsx bench/server-load.ts [--duration 10] [--connections 8,32] [--beam 20] [--k 10] [--baseline]
+ *     -- <server-child args>
  *   e.g. ... -- --bundle runs/bundles/beauty          (a real bundle)
  *        ... -- --fake --index runs/beauty/hybrid-rq-fused --dim 64   (cost model over the Beauty index)
+ *
+ * Each server is measured with one connection (requests back to back: the one-at-a-time figure) and
+ * then under load with each of `--connections`. With `--baseline`, the same measurements first run
+ * on a server started with `--no-batching` (one decoder call per request, as before micro-batching),
+ * so the JSON gives both and the ratios of the batched server's requests/s to the unbatched one's
+ * and to its own one-at-a-time rate, all from the same run.
  *
  * The server runs in its own process (bench/server-child.ts); autocannon runs in this one, so on a
  * 2-core machine client and server share the cores, as a loopback benchmark does.
@@ -36,6 +43,7 @@ const { values } = parseArgs({
   options: {
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '8' },
+    baseline: { type: 'boolean', default: false },
     beam: { type: 'string', default: '20' },
     k: { type: 'string', default: '10' },
     seed: { type: 'string', default: '1' },
@@ -60,9 +68,30 @@ function run(opts: AcOptions): Promise<AcResult> {
   });
 }
 
-async function main(): Promise<void> {
-  const t0 = Date.now();
-  const srv = await spawnServer(childArgs);
+interface Measured {
+  server: Record<string, unknown>;
+  single: ReturnType<typeof fmt>;
+  load: (ReturnType<typeof fmt> & { connections: number })[];
+  server5xx: number;
+}
+
+/** Server CPU time per answered request: its capacity is about 1000 / cpuMsPerRequest requests/s per core it gets. */
+function fmt(r: AcResult, cpu: number) {
+  return {
+    cpuMsPerRequest: Number(((cpu * 1000) / Math.max(1, r.requests.total)).toFixed(3)),
+    requests: r.requests.total,
+    rps: Math.round(r.requests.average),
+    p50ms: r.latency.p50,
+    p90ms: r.latency.p90,
+    p99ms: r.latency.p99,
+    errors: r.errors,
+    non2xx: r.non2xx,
+  };
+}
+
+/** Starts a server child with `args`, measures one connection then each load level, stops it. */
+async function measure(args: string[], connections: number[]): Promise<Measured> {
+  const srv = await spawnServer(args);
   try {
     const levelSizes = srv.info.levelSizes as number[];
     const maxHistory = Number(srv.info.maxHistory ?? 20);
@@ -90,41 +119,59 @@ async function main(): Promise<void> {
       return Number(m?.[1] ?? Number.NaN);
     };
     await run({ ...base, connections: 1, duration: 2 }); // warm-up
-    const c0 = await cpuSeconds();
+    let c0 = await cpuSeconds();
     const single = await run({ ...base, connections: 1, duration: Math.max(2, duration / 2) });
-    const c1 = await cpuSeconds();
-    const load = await run({ ...base, connections: Number(values.connections), duration });
-    const c2 = await cpuSeconds();
+    let c1 = await cpuSeconds();
+    const singleOut = fmt(single, c1 - c0);
+    const load: Measured['load'] = [];
+    for (const c of connections) {
+      c0 = await cpuSeconds();
+      const r = await run({ ...base, connections: c, duration });
+      c1 = await cpuSeconds();
+      load.push({ connections: c, ...fmt(r, c1 - c0) });
+    }
     const metrics = await (await fetch(`${srv.url}/metrics`)).text();
-    const { loadavg } = await import('node:os');
-    const fmt = (r: AcResult, cpu: number) => ({
-      // Server CPU time per answered request: its capacity is about 1000 / cpuMsPerRequest requests/s
-      // per core it gets, independent of how many other processes share the machine.
-      cpuMsPerRequest: Number(((cpu * 1000) / Math.max(1, r.requests.total)).toFixed(3)),
-      requests: r.requests.total,
-      rps: Math.round(r.requests.average),
-      p50ms: r.latency.p50,
-      p90ms: r.latency.p90,
-      p99ms: r.latency.p99,
-      errors: r.errors,
-      non2xx: r.non2xx,
-    });
-    const out = {
-      child: childArgs.join(' '),
-      bundle: srv.info,
-      beam,
-      k,
-      historyItems: `3-${maxHistory}`,
-      single: fmt(single, c1 - c0),
-      load: { connections: Number(values.connections), ...fmt(load, c2 - c1) },
-      loadAverage1m: loadavg()[0],
+    const batchFacts = Object.fromEntries(
+      [...metrics.matchAll(/^semid_decode_(batch\w*)\{[^}]*\} (\S+)$/gm)].map((m) => [m[1], Number(m[2])]),
+    );
+    return {
+      server: { args: args.join(' '), batching: srv.info.batching, ...batchFacts },
+      single: singleOut,
+      load,
       server5xx: (metrics.match(/status="5\d\d"\} (\d+)/g) ?? []).length,
-      wallSeconds: Math.round((Date.now() - t0) / 1000),
     };
-    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   } finally {
     await srv.stop();
   }
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  const { loadavg } = await import('node:os');
+  const connections = String(values.connections).split(',').map(Number);
+  const before = loadavg()[0];
+  const baseline = values.baseline ? await measure([...childArgs, '--no-batching'], connections) : undefined;
+  const batched = await measure(childArgs, connections);
+  const ratio = (a: number, b: number | undefined) => (b ? Number((a / b).toFixed(2)) : undefined);
+  const out = {
+    child: childArgs.join(' '),
+    beam,
+    k,
+    historyItems: '3-maxHistory',
+    ...(baseline ? { baseline } : {}),
+    batched,
+    ratios: batched.load.map((l, i) => ({
+      connections: l.connections,
+      // requests/s under load over the same server's one-at-a-time requests/s
+      overOneAtATime: ratio(l.rps, batched.single.rps),
+      // requests/s under load over the unbatched server's at the same load, and over its one-at-a-time rate
+      overUnbatched: ratio(l.rps, baseline?.load[i]?.rps),
+      overUnbatchedOneAtATime: ratio(l.rps, baseline?.single.rps),
+    })),
+    loadAverage1m: { start: before, end: loadavg()[0] },
+    wallSeconds: Math.round((Date.now() - t0) / 1000),
+  };
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
 }
 
 main().catch((e) => {
