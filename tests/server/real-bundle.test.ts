@@ -137,4 +137,33 @@ describe('a real tiny bundle', () => {
       await b.close();
     }
   });
+
+  it('answers concurrent ONNX requests (micro-batched, histories padded) as it answers them one at a time', async () => {
+    const b = await open('onnx');
+    try {
+      // histories of different lengths, so a batch pads the shorter ones
+      const payloads = Array.from({ length: 12 }, (_, i) => ({
+        history: itemIds.slice(i, i + 1 + (i % 5)),
+        k: 5,
+        beamWidth: 8,
+        ...(i % 3 === 0 ? { excludeHistory: true } : {}),
+      }));
+      const one: { item: string; score: number }[][] = [];
+      for (const payload of payloads)
+        one.push((await b.app.inject({ method: 'POST', url: '/v1/recommend', payload })).json().items);
+      const together = await Promise.all(
+        payloads.map((payload) => b.app.inject({ method: 'POST', url: '/v1/recommend', payload })),
+      );
+      together.forEach((r, i) => {
+        expect(r.statusCode).toBe(200);
+        const items: { item: string; score: number }[] = r.json().items;
+        expect(items.map((x) => x.item)).toEqual(one[i]?.map((x) => x.item));
+        items.forEach((x, j) => expect(x.score).toBeCloseTo(one[i]?.[j]?.score as number, 5));
+      });
+      const metrics = (await b.app.inject({ url: '/metrics' })).body;
+      expect(Number(metrics.match(/^semid_decode_batch_largest\{bundle="tiny"\} (\d+)$/m)?.[1])).toBeGreaterThan(1);
+    } finally {
+      await b.close();
+    }
+  });
 });
