@@ -158,7 +158,9 @@ describe('a real tiny bundle', () => {
         expect(r.statusCode).toBe(200);
         const items: { item: string; score: number }[] = r.json().items;
         expect(items.map((x) => x.item)).toEqual(one[i]?.map((x) => x.item));
-        items.forEach((x, j) => expect(x.score).toBeCloseTo(one[i]?.[j]?.score as number, 5));
+        items.forEach((x, j) => {
+          expect(x.score).toBeCloseTo(one[i]?.[j]?.score as number, 5);
+        });
       });
       const metrics = (await b.app.inject({ url: '/metrics' })).body;
       expect(Number(metrics.match(/^semid_decode_batch_largest\{bundle="tiny"\} (\d+)$/m)?.[1])).toBeGreaterThan(1);
