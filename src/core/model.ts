@@ -37,14 +37,3 @@ export interface Recommendation {
   score: number;
   code: Code;
 }
-
-/** What the server depends on; trivial to fake in tests. */
-export interface Recommender {
-  readonly maxHistory: number;
-  recommend(
-    histories: readonly (readonly ItemId[])[],
-    opts: { k: number; beamWidth?: number; excludeHistory?: boolean },
-  ): Promise<Recommendation[][]>;
-  codeOf(item: ItemId): Code | undefined;
-  itemOf(code: Code): ItemId | undefined;
-}
