@@ -1,24 +1,16 @@
-/**
- * `semid compare` and `semid demo`: build each scheme's index, train the same model on each, evaluate
- * on the test split, and write report.md + report.json. This module wires the real stages (indexer,
- * trainer, evaluator) into the harness of src/eval/compare.ts.
- */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildIndex, loadIndex } from '../../indexer/artifact.js';
 import { SCHEME_NAMES } from '../../indexer/registry.js';
 import type { SchemeName } from '../../indexer/types.js';
 import { loadSplit } from '../core/data/index.js';
 import { SemidError } from '../core/errors.js';
-import type { GenerativeModel } from '../core/model.js';
-import { createRng } from '../core/rng.js';
 import { initTf } from '../core/tf.js';
-import type { Example, SplitData } from '../core/types.js';
+import type { SplitData } from '../core/types.js';
 import { type CompareStages, runCompare } from '../eval/compare.js';
 import { evaluate, resultValues } from '../eval/evaluate.js';
 import type { CompareReport } from '../eval/report.js';
 import { type Command, int, log, type ParsedArgs, readConfigFile, str } from './command.js';
+import { onnxReplica, openModel, sampleExamples } from './models.js';
 
 /** What a compare run is configured by (flags, or a JSON/YAML file given with --config). */
 export interface CompareConfig {
@@ -53,16 +45,6 @@ const DEFAULTS: CompareConfig = {
   maxTrainSeconds: 0,
   runtime: 'onnx',
 };
-
-/** Picks `n` examples with a seeded shuffle (all when n is 0 or larger than the list). */
-export function sampleExamples(examples: readonly Example[], n: number, seed: number): Example[] {
-  if (n <= 0 || n >= examples.length) return [...examples];
-  const idx = createRng(seed).shuffle(examples.map((_, i) => i));
-  return idx
-    .slice(0, n)
-    .sort((a, b) => a - b)
-    .map((i) => examples[i] as Example);
-}
 
 /** The real stages: indexer/artifact buildIndex, models/train trainModel, eval/evaluate evaluate. */
 export function realStages(cfg: CompareConfig, dataSpec: string): CompareStages {
@@ -105,7 +87,7 @@ export function realStages(cfg: CompareConfig, dataSpec: string): CompareStages 
         validate: async (model) => {
           // Validation decodes with onnxruntime (about 15x faster than TF.js here): the current
           // weights are exported to a temporary directory, scored on a fixed valid subset, then dropped.
-          const onnx = await onnxSnapshot(model);
+          const onnx = await onnxReplica(model);
           try {
             const r = await evaluate({
               model: onnx.model,
@@ -161,36 +143,6 @@ export function realStages(cfg: CompareConfig, dataSpec: string): CompareStages 
       }
     },
   };
-}
-
-/** Exports an in-memory model's current weights to a temporary ONNX directory and opens it. */
-async function onnxSnapshot(model: unknown): Promise<{ model: GenerativeModel; close(): Promise<void> }> {
-  const { exportWeights } = await import('../../models/onnx/export.js');
-  const { OnnxModel } = await import('../../models/onnx/runtime.js');
-  const m = model as import('../../models/transformer.js').CodeTransformer;
-  const tmp = await mkdtemp(join(tmpdir(), 'semid-valid-'));
-  await exportWeights({ config: m.config, levelSizes: m.layout.levelSizes, values: m.values() }, join(tmp, 'onnx'));
-  const onnx = await OnnxModel.load(tmp);
-  return {
-    model: onnx,
-    close: async () => {
-      onnx.dispose();
-      await rm(tmp, { recursive: true, force: true });
-    },
-  };
-}
-
-/** Opens a saved model with the chosen runtime (ONNX: exported next to the weights first). */
-async function openModel(modelDir: string, runtime: 'onnx' | 'tfjs'): Promise<GenerativeModel> {
-  if (runtime === 'tfjs') {
-    await initTf();
-    const { loadModel } = await import('../../models/io.js');
-    return loadModel(modelDir);
-  }
-  const { exportOnnx } = await import('../../models/onnx/export.js');
-  const { OnnxModel } = await import('../../models/onnx/runtime.js');
-  await exportOnnx(modelDir);
-  return OnnxModel.load(modelDir);
 }
 
 function parseSchemes(v: string): string[] {

@@ -3,16 +3,13 @@
  * Recall/NDCG@{5,10,20}, coverage, head/tail slices and, on request, the invalid-code rate.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { datasetFingerprint, loadSplit } from '../core/data/index.js';
 import { SemidError } from '../core/errors.js';
-import type { GenerativeModel } from '../core/model.js';
 import type { SplitData } from '../core/types.js';
 import { mostPopular } from '../eval/baselines.js';
 import { type EvalResult, evaluate, evaluateRanker } from '../eval/evaluate.js';
 import { type Command, int, log, type ParsedArgs, str } from './command.js';
+import { openModel } from './models.js';
 
 /** Baselines `semid eval --baseline` runs. */
 export const BASELINES = ['most-popular'] as const;
@@ -89,38 +86,6 @@ async function runBaseline(name: BaselineName, split: SplitData, which: 'valid' 
 /** Runtimes a model can be evaluated with. */
 export const RUNTIMES = ['onnx', 'tfjs'] as const;
 
-/**
- * Loads a model directory with the chosen runtime. onnx reads the export in `<dir>/onnx`, or, when the
- * model was never exported, exports it to a temporary directory first (a few seconds). The runtimes
- * are imported lazily, so other commands never load TensorFlow.js or onnxruntime.
- */
-async function openModel(dir: string, runtime: (typeof RUNTIMES)[number]): Promise<GenerativeModel> {
-  const { initTf } = await import('../core/tf.js');
-  const { loadModel } = await import('../../models/io.js');
-  if (runtime === 'tfjs') {
-    await initTf();
-    return loadModel(dir);
-  }
-  const { OnnxModel } = await import('../../models/onnx/runtime.js');
-  if (existsSync(join(dir, 'onnx', 'manifest.json'))) return OnnxModel.load(dir);
-  log(`[eval] ${dir} has no ONNX export; exporting it to a temporary directory`);
-  const { exportWeights } = await import('../../models/onnx/export.js');
-  await initTf();
-  const tfModel = await loadModel(dir);
-  const tmp = await mkdtemp(join(tmpdir(), 'semid-eval-onnx-'));
-  try {
-    await exportWeights(
-      { config: tfModel.config, levelSizes: tfModel.layout.levelSizes, values: tfModel.values() },
-      join(tmp, 'onnx'),
-      { from: dir },
-    );
-    return await OnnxModel.load(tmp);
-  } finally {
-    tfModel.dispose();
-    await rm(tmp, { recursive: true, force: true });
-  }
-}
-
 async function runModel(modelDir: string, which: 'valid' | 'test', args: ParsedArgs) {
   const runtime = str(args, 'runtime') ?? 'onnx';
   if (!(RUNTIMES as readonly string[]).includes(runtime)) {
@@ -187,7 +152,7 @@ export const evalCommand: Command = {
     index: { type: 'string', description: "index directory (default: the one in the model's manifest)" },
     runtime: {
       type: 'string',
-      description: `runtime for the model: ${RUNTIMES.join(', ')} (onnx decodes about 15x faster here; exported on the fly if needed)`,
+      description: `runtime for the model: ${RUNTIMES.join(', ')} (onnx decodes about 15x faster here; exported next to the weights when missing or stale)`,
       default: 'onnx',
     },
     beam: { type: 'string', description: 'beam width (at least the largest k is used)', default: '20' },

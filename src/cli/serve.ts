@@ -21,6 +21,7 @@ import { readF32, readJson } from '../core/artifact.js';
 import { SemidError } from '../core/errors.js';
 import type { GenerativeModel } from '../core/model.js';
 import { type Command, int, log, type ParsedArgs, str } from './command.js';
+import { manifestKind, openModel } from './models.js';
 
 /** Model runtimes `semid serve` can use; `auto` picks ONNX when the model has an export. */
 export const SERVE_RUNTIMES = ['auto', 'onnx', 'tfjs'] as const;
@@ -33,17 +34,10 @@ export interface BundleLayout {
   runtime: ServeRuntime;
 }
 
-const kindOf = async (dir: string): Promise<string | undefined> => {
-  const p = join(dir, 'manifest.json');
-  if (!existsSync(p)) return undefined;
-  const m = await readJson<{ kind?: unknown }>(p, 'manifest');
-  return typeof m?.kind === 'string' ? m.kind : undefined;
-};
-
 /** Finds the index and model directories of a bundle directory (see the file comment). */
 export async function resolveBundleLayout(dir: string, runtime: ServeRuntime = 'auto'): Promise<BundleLayout> {
   if (!existsSync(dir)) throw new SemidError('SEMID_ERR_ARTIFACT_MISSING', `bundle directory not found: ${dir}`);
-  const kind = await kindOf(dir);
+  const kind = await manifestKind(dir);
   if (kind === 'bundle') {
     const m = await readJson<{ index?: unknown; model?: unknown; runtime?: unknown }>(
       join(dir, 'manifest.json'),
@@ -80,21 +74,16 @@ export async function resolveBundleLayout(dir: string, runtime: ServeRuntime = '
   );
 }
 
-/** Opens the model of a bundle with the chosen runtime (imported lazily). */
-async function openModel(
+/**
+ * Opens the model of a bundle. `auto` serves with onnxruntime (exporting a semid model next to its
+ * weights when needed), or TF.js only when asked for.
+ */
+async function openBundleModel(
   modelDir: string,
   runtime: ServeRuntime,
 ): Promise<{ model: GenerativeModel; runtime: 'onnx' | 'tfjs' }> {
-  const hasOnnx = existsSync(join(modelDir, 'onnx', 'manifest.json')) || (await kindOf(modelDir)) === 'onnx-model';
-  const rt = runtime === 'auto' ? (hasOnnx ? 'onnx' : 'tfjs') : runtime;
-  if (rt === 'onnx') {
-    const { OnnxModel } = await import('../../models/onnx/runtime.js');
-    return { model: await OnnxModel.load(modelDir), runtime: 'onnx' };
-  }
-  const { initTf } = await import('../core/tf.js');
-  await initTf();
-  const { loadModel } = await import('../../models/io.js');
-  return { model: await loadModel(modelDir), runtime: 'tfjs' };
+  const rt = runtime === 'tfjs' ? 'tfjs' : 'onnx';
+  return { model: await openModel(modelDir, rt), runtime: rt };
 }
 
 /** Reads the optional item embeddings of a bundle. */
@@ -117,7 +106,7 @@ export function bundleLoader(runtime: ServeRuntime = 'auto'): LoadBundle {
     const layout = await resolveBundleLayout(dir, runtime);
     const { loadIndex } = await import('../../indexer/artifact.js');
     const index = await loadIndex(layout.indexDir);
-    const { model, runtime: used } = await openModel(layout.modelDir, layout.runtime);
+    const { model, runtime: used } = await openBundleModel(layout.modelDir, layout.runtime);
     try {
       const modelLevels = (model as { layout?: { levelSizes?: readonly number[] } }).layout?.levelSizes;
       if (modelLevels && modelLevels.join(',') !== index.table.levelSizes.join(',')) {

@@ -1,56 +1,9 @@
-/**
- * `semid train`: trains the code transformer on an index (item -> code) and a dataset's TRAIN split,
- * with early stopping on valid NDCG@10 through constrained beam search, and writes the model
- * artifact (manifest with the resolved config, the index dir and the data spec it was trained on).
- */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { CodeTransformer } from '../../models/transformer.js';
 import { datasetFingerprint, loadSplit } from '../core/data/index.js';
 import { SemidError } from '../core/errors.js';
-import type { GenerativeModel } from '../core/model.js';
-import { createRng } from '../core/rng.js';
-import type { Example, SplitData } from '../core/types.js';
+import type { SplitData } from '../core/types.js';
 import { evaluate, evaluateRanker } from '../eval/evaluate.js';
 import { type Command, int, log, Progress, readConfigFile, req, str } from './command.js';
-
-/** Picks `n` valid examples with a seeded RNG (all when n is 0 or at least their number). */
-export function sampleExamples(examples: readonly Example[], n: number, seed: number): readonly Example[] {
-  if (n <= 0 || n >= examples.length) return examples;
-  const idx = createRng(seed)
-    .shuffle(examples.map((_, i) => i))
-    .slice(0, n)
-    .sort((a, b) => a - b);
-  return idx.map((i) => examples[i] as Example);
-}
-
-/**
- * An onnxruntime copy of the model's current weights (exported to a temporary directory), for fast
- * validation decoding; `close` frees it and removes the directory.
- */
-async function onnxReplica(model: CodeTransformer): Promise<{ model: GenerativeModel; close: () => Promise<void> }> {
-  const { exportWeights } = await import('../../models/onnx/export.js');
-  const { OnnxModel } = await import('../../models/onnx/runtime.js');
-  const dir = await mkdtemp(join(tmpdir(), 'semid-valid-onnx-'));
-  try {
-    await exportWeights(
-      { config: model.config, levelSizes: model.layout.levelSizes, values: model.values() },
-      join(dir, 'onnx'),
-    );
-    const m = await OnnxModel.load(dir);
-    return {
-      model: m,
-      close: async () => {
-        m.dispose();
-        await rm(dir, { recursive: true, force: true });
-      },
-    };
-  } catch (e) {
-    await rm(dir, { recursive: true, force: true });
-    throw e;
-  }
-}
+import { onnxReplica, sampleExamples } from './models.js';
 
 /** `semid train`. */
 export const trainCommand: Command = {

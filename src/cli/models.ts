@@ -1,0 +1,84 @@
+/**
+ * Opening trained models for the commands (eval, compare, serve, train): one place that picks the
+ * runtime, keeps a model's ONNX export next to its weights, and makes short-lived ONNX copies of an
+ * in-memory model for validation. Runtimes are imported lazily, so commands that need neither
+ * TensorFlow.js nor onnxruntime never load them.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CodeTransformer } from '../../models/transformer.js';
+import { readJson } from '../core/artifact.js';
+import type { GenerativeModel } from '../core/model.js';
+import { createRng } from '../core/rng.js';
+import type { Example } from '../core/types.js';
+
+/** Runtimes a model can run on; `auto` is onnx whenever the model can be exported or already is. */
+export type Runtime = 'onnx' | 'tfjs';
+
+/** The `kind` of a directory's manifest.json, if it has one. */
+export async function manifestKind(dir: string): Promise<string | undefined> {
+  if (!existsSync(join(dir, 'manifest.json'))) return undefined;
+  const m = await readJson<{ kind?: unknown }>(join(dir, 'manifest.json'), 'manifest');
+  return typeof m.kind === 'string' ? m.kind : undefined;
+}
+
+/**
+ * Opens a model directory. onnx: a semid model is exported to `<dir>/onnx` first when that export is
+ * missing or older than the weights (ensureOnnx); an ONNX-only directory (a model trained elsewhere
+ * that follows docs/ONNX.md) opens directly. tfjs: the TensorFlow.js model (fallback runtime).
+ */
+export async function openModel(dir: string, runtime: Runtime): Promise<GenerativeModel> {
+  if (runtime === 'tfjs') {
+    const { initTf } = await import('../core/tf.js');
+    await initTf();
+    const { loadModel } = await import('../../models/io.js');
+    return loadModel(dir);
+  }
+  const { OnnxModel } = await import('../../models/onnx/runtime.js');
+  if ((await manifestKind(dir)) !== 'onnx-model') {
+    const { ensureOnnx } = await import('../../models/onnx/export.js');
+    await ensureOnnx(dir);
+  }
+  return OnnxModel.load(dir);
+}
+
+/**
+ * An onnxruntime copy of an in-memory model's current weights (exported to a temporary directory), for
+ * fast validation decoding; `close` frees it and removes the directory.
+ */
+export async function onnxReplica(
+  model: CodeTransformer,
+): Promise<{ model: GenerativeModel; close: () => Promise<void> }> {
+  const { exportWeights } = await import('../../models/onnx/export.js');
+  const { OnnxModel } = await import('../../models/onnx/runtime.js');
+  const dir = await mkdtemp(join(tmpdir(), 'semid-valid-onnx-'));
+  try {
+    await exportWeights(
+      { config: model.config, levelSizes: model.layout.levelSizes, values: model.values() },
+      join(dir, 'onnx'),
+    );
+    const m = await OnnxModel.load(dir);
+    return {
+      model: m,
+      close: async () => {
+        m.dispose();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** `n` examples picked by a seeded shuffle, in their original order (all of them when n <= 0 or n >= length). */
+export function sampleExamples(examples: readonly Example[], n: number, seed: number): readonly Example[] {
+  if (n <= 0 || n >= examples.length) return examples;
+  const idx = createRng(seed)
+    .shuffle(examples.map((_, i) => i))
+    .slice(0, n)
+    .sort((a, b) => a - b);
+  return idx.map((i) => examples[i] as Example);
+}
