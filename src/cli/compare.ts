@@ -275,9 +275,9 @@ export const DEMO_SCHEMES = ['random', 'sequential', 'collaborative', 'rqkmeans'
 export const DEMO_CONFIG: CompareConfig = {
   ...DEFAULTS,
   model: { dModel: 64, layers: 2, heads: 2, ffn: 256, epochs: 6, batch: 64, lr: 3e-3, warmup: 50, patience: 2 },
-  schemes: { rqvae: { epochs: 30 } },
+  schemes: { rqvae: { epochs: 15 } },
   validUsers: 300,
-  maxTrainSeconds: 20,
+  maxTrainSeconds: 15,
 };
 
 /** `semid demo`: compare on the synthetic dataset over the main schemes. */
