@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseNpy } from '../../indexer/features/external.js';
-import { encodeModel, ONNX_FLOAT, ONNX_INT64 } from '../../indexer/features/onnx-proto.js';
 import { run } from '../../src/cli/main.js';
+import { gatherEncoder } from '../helpers/onnx.js';
 
 const DATA = 'synthetic:items=120,users=200,maxLength=12';
 const dir = mkdtempSync(join(tmpdir(), 'semid-index-cli-'));
@@ -87,12 +87,7 @@ describe('semid index', () => {
     const vocab = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', 'garden', 'kitchen', 'fitness', 'toys'];
     writeFileSync(join(dir, 'vocab.txt'), `${vocab.join('\n')}\n`);
     const E = Float32Array.from(vocab.flatMap((_, t) => [t % 2, t % 3, 1]));
-    const model = encodeModel({
-      nodes: [{ op: 'Gather', inputs: ['E', 'input_ids'], outputs: ['h'], intAttrs: { axis: 0 } }],
-      initializers: [{ name: 'E', dims: [vocab.length, 3], data: E }],
-      inputs: [{ name: 'input_ids', elemType: ONNX_INT64, shape: ['batch', 'seq'] }],
-      outputs: [{ name: 'h', elemType: ONNX_FLOAT, shape: ['batch', 'seq', 3] }],
-    });
+    const model = gatherEncoder(E, vocab.length, 3, 'input_ids', 'h');
     writeFileSync(join(dir, 'enc.onnx'), model);
     const npy = join(dir, 'emb', 'items.npy');
     const args = [

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnnxTextEncoder } from '../../indexer/features/onnx.js';
-import { encodeModel, ONNX_FLOAT, ONNX_INT64 } from '../../indexer/features/onnx-proto.js';
 import { WordPieceTokenizer } from '../../indexer/features/wordpiece.js';
+import { gatherEncoder } from '../helpers/onnx.js';
 
 const VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', 'nail', 'polish', '##es', 'red', 'gel', 'cafe', '!'];
 const D = 3;
@@ -17,12 +17,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 beforeAll(() => {
   writeFileSync(join(dir, 'vocab.txt'), `${VOCAB.join('\n')}\n`);
   // token states = Gather(E, input_ids) -> [batch, T, D]; padded positions get the non-zero E[PAD] state.
-  const model = encodeModel({
-    nodes: [{ op: 'Gather', inputs: ['E', 'input_ids'], outputs: ['last_hidden_state'], intAttrs: { axis: 0 } }],
-    initializers: [{ name: 'E', dims: [VOCAB.length, D], data: E }],
-    inputs: [{ name: 'input_ids', elemType: ONNX_INT64, shape: ['batch', 'seq'] }],
-    outputs: [{ name: 'last_hidden_state', elemType: ONNX_FLOAT, shape: ['batch', 'seq', D] }],
-  });
+  const model = gatherEncoder(E, VOCAB.length, D);
   writeFileSync(join(dir, 'model.onnx'), model);
 });
 
@@ -60,12 +55,7 @@ describe('ONNX text encoder', () => {
     });
   });
   it('reports a model without input_ids and a missing model', async () => {
-    const bad = encodeModel({
-      nodes: [{ op: 'Gather', inputs: ['E', 'tokens'], outputs: ['y'], intAttrs: { axis: 0 } }],
-      initializers: [{ name: 'E', dims: [VOCAB.length, D], data: E }],
-      inputs: [{ name: 'tokens', elemType: ONNX_INT64, shape: ['batch', 'seq'] }],
-      outputs: [{ name: 'y', elemType: ONNX_FLOAT, shape: ['batch', 'seq', D] }],
-    });
+    const bad = gatherEncoder(E, VOCAB.length, D, 'tokens', 'y');
     writeFileSync(join(dir, 'bad.onnx'), bad);
     await expect(OnnxTextEncoder.load({ model: join(dir, 'bad.onnx'), vocab: join(dir, 'vocab.txt') })).rejects.toThrow(
       /needs "input_ids"/,
