@@ -96,6 +96,11 @@ function fmt(m: MeanStd | undefined, digits: number): string {
   return m.n > 1 ? `${m.mean.toFixed(digits)} ± ${m.std.toFixed(digits)}` : m.mean.toFixed(digits);
 }
 
+/** One decimal for seconds and counts, four for fractions below 1 (e.g. a validation NDCG). */
+function fmtAuto(m: MeanStd | undefined): string {
+  return fmt(m, m !== undefined && Math.abs(m.mean) < 1 && m.mean !== 0 ? 4 : 1);
+}
+
 function table(header: string[], rows: string[][]): string {
   return [
     `| ${header.join(' | ')} |`,
@@ -112,7 +117,11 @@ export function renderMarkdown(report: CompareReport): string {
   const s = report.schemes;
   const allMetrics = [...new Set(s.flatMap((x) => Object.keys(x.metrics)))];
   const best: Record<string, number> = {};
-  for (const k of allMetrics) best[k] = Math.max(...s.map((x) => x.metrics[k]?.mean ?? Number.NEGATIVE_INFINITY));
+  for (const k of allMetrics) {
+    const means = s.map((x) => x.metrics[k]?.mean ?? Number.NEGATIVE_INFINITY);
+    // no bold where every scheme has the same value (counts, or a metric all schemes tie on)
+    best[k] = means.every((m) => m === means[0]) ? Number.NaN : Math.max(...means);
+  }
   const metricTable = (keys: string[]) =>
     table(
       ['scheme', 'seeds', ...keys],
@@ -137,7 +146,7 @@ export function renderMarkdown(report: CompareReport): string {
   const stageKeys = [...new Set(s.flatMap((x) => [...Object.keys(x.seconds), ...Object.keys(x.extra)]))];
   const cost = table(
     ['scheme', ...stageKeys.map((k) => (k in (s[0]?.seconds ?? {}) ? `${k} (s)` : k))],
-    s.map((x) => [x.scheme, ...stageKeys.map((k) => fmt(x.seconds[k] ?? x.extra[k], 1))]),
+    s.map((x) => [x.scheme, ...stageKeys.map((k) => fmtAuto(x.seconds[k] ?? x.extra[k]))]),
   );
   const parts = [
     `# semid compare: ${report.dataset}`,
