@@ -4,7 +4,8 @@
  * overrides) and registers what the wasm backend lacks for training:
  *  - an `UnsortedSegmentSum` kernel (the gradient of every embedding lookup, tf.gather, needs it);
  *  - a fast path for matMul with transposeA/transposeB: wasm's transposed matMul is 10-50x slower
- *    than transposing first, and every matMul gradient uses it.
+ *    than transposing first, and every matMul gradient uses it;
+ *  - a correct float32 OneHot (wasm's writes int32 bit patterns into a float32 output).
  */
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
@@ -112,6 +113,25 @@ export function patchWasm(): void {
           const dst = s * inner;
           for (let j = 0; j < inner; j++) ov[dst + j] = (ov[dst + j] as number) + (xv[src + j] as number);
         }
+        return out;
+      },
+    });
+  }
+
+  // wasm's OneHot writes int32 bit patterns into a float32 output (tfjs 4.22): build int32, then cast.
+  const oneHot = tf.getKernel('OneHot', 'wasm');
+  const cast = tf.getKernel('Cast', 'wasm');
+  if (oneHot && cast) {
+    tf.unregisterKernel('OneHot', 'wasm');
+    tf.registerKernel({
+      ...oneHot,
+      kernelFunc: (args) => {
+        const attrs = args.attrs as { dtype: tf.DataType };
+        if (attrs.dtype === 'int32') return oneHot.kernelFunc(args);
+        const be = args.backend as WasmBackend;
+        const ints = oneHot.kernelFunc({ ...args, attrs: { ...attrs, dtype: 'int32' } }) as tf.TensorInfo;
+        const out = cast.kernelFunc({ inputs: { x: ints }, backend: be, attrs: { dtype: attrs.dtype } });
+        be.disposeData(ints.dataId);
         return out;
       },
     });

@@ -70,3 +70,20 @@ describe('TensorFlow.js seam', () => {
     expect(x).toEqual(y);
   });
 });
+
+describe('wasm OneHot patch', () => {
+  it('gives the same float32 one-hot as the cpu backend', async () => {
+    const name = await initTf();
+    const run = () => tf.tidy(() => tf.oneHot(tf.tensor1d([2, 0, 1], 'int32'), 3, 1, 0, 'float32').arraySync());
+    const a = run();
+    await tf.setBackend('cpu');
+    const b = run();
+    await tf.setBackend(name);
+    expect(a).toEqual(b);
+    expect(a).toEqual([
+      [0, 0, 1],
+      [1, 0, 0],
+      [0, 1, 0],
+    ]);
+  });
+});
