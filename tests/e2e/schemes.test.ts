@@ -15,32 +15,11 @@ import { trainModel } from '../../models/train.js';
 import { initTf, tf } from '../../src/core/tf.js';
 import type { SplitData } from '../../src/core/types.js';
 import { evaluate } from '../../src/eval/evaluate.js';
-import { tinySplit } from '../indexer/fixture.js';
+import { smallConfigs, tinySplit } from '../indexer/fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'semid-e2e-'));
 const importPath = join(dir, 'published.index.json');
-
-/** Small configs so that every scheme fits the 60-item fixture in well under a second or two. */
-const CONFIGS: Record<string, Record<string, unknown>> = {
-  random: { levels: 2, size: 8 },
-  sequential: { base: 4 },
-  collaborative: { clusters: 4, maxLeaf: 6 },
-  hybrid: { variant: 'cid+iid', clusters: 4, maxLeaf: 6 },
-  imported: { path: importPath },
-  rqkmeans: { levels: 2, size: 4, textDim: 8 },
-  rqvae: { levels: 2, size: 4, hidden: '16', latentDim: 4, textDim: 8, epochs: 3, batchSize: 32 },
-  letter: {
-    levels: 2,
-    size: 4,
-    hidden: '16',
-    latentDim: 4,
-    textDim: 8,
-    epochs: 3,
-    batchSize: 32,
-    collabDim: 4,
-    collabEpochs: 1,
-  },
-};
+const CONFIGS = smallConfigs(importPath);
 
 const MODEL = { dModel: 16, layers: 1, heads: 2, ffn: 32, batch: 16, epochs: 1, warmup: 2, dropout: 0 };
 

@@ -5,36 +5,17 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildIndex } from '../../indexer/artifact.js';
 import { resolveModelConfig } from '../../models/config.js';
 import { saveModel } from '../../models/io.js';
 import { exportWeights } from '../../models/onnx/export.js';
 import { CodeTransformer } from '../../models/transformer.js';
-import { run } from '../../src/cli/main.js';
 import { loadSplit } from '../../src/core/data/index.js';
 import { initTf, tf } from '../../src/core/tf.js';
 import type { SplitData } from '../../src/core/types.js';
 import { meanMetrics, rankOf } from '../../src/eval/metrics.js';
-
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
-    out += String(s);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
-    err += String(s);
-    return true;
-  });
-  try {
-    return { code: await run(argv), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+import { cli } from '../helpers/cli.js';
 
 const SPEC = 'synthetic:seed=5,items=60,users=40';
 const dir = mkdtempSync(join(tmpdir(), 'semid-eval-cli-'));

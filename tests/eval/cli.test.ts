@@ -1,30 +1,9 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseKs } from '../../src/cli/eval.js';
-import { run } from '../../src/cli/main.js';
 import { loadSplit } from '../../src/core/data/index.js';
 import { mostPopular } from '../../src/eval/baselines.js';
 import { evaluateRanker } from '../../src/eval/evaluate.js';
-
-/** Runs the CLI, capturing stdout and stderr. */
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
-    out += String(s);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
-    err += String(s);
-    return true;
-  });
-  try {
-    const code = await run(argv);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+import { cli } from '../helpers/cli.js';
 
 const SPEC = 'synthetic:seed=3,items=200,users=300';
 

@@ -14,11 +14,12 @@ import type { Diagnostics, FittedIndex, SchemeName } from '../../indexer/types.j
 import { createRng } from '../../src/core/rng.js';
 import { initTf, tf } from '../../src/core/tf.js';
 import type { Item, SplitData } from '../../src/core/types.js';
-import { tinySplit, withOtherTargets } from './fixture.js';
+import { smallConfigs, tinySplit, withOtherTargets } from './fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'semid-contract-'));
 const importPath = join(dir, 'published.index.json');
 const embeddingsPath = join(dir, 'items.embeddings.jsonl');
+const SMALL = smallConfigs(importPath);
 
 /** Small configs for the tiny fixture; a scheme without an entry runs with its defaults. */
 const CASES: Partial<Record<SchemeName, { label: string; config: Record<string, unknown> }[]>> = {
@@ -58,28 +59,8 @@ const CASES: Partial<Record<SchemeName, { label: string; config: Record<string, 
     { label: 'plain', config: { levels: 2, size: 4, textDim: 8 } },
     { label: 'balanced sinkhorn', config: { levels: 2, size: 4, textDim: 8, balanced: true, collisions: 'sinkhorn' } },
   ],
-  rqvae: [
-    {
-      label: 'small',
-      config: { levels: 2, size: 4, hidden: '16', latentDim: 4, textDim: 8, epochs: 3, batchSize: 32 },
-    },
-  ],
-  letter: [
-    {
-      label: 'small',
-      config: {
-        levels: 2,
-        size: 4,
-        hidden: '16',
-        latentDim: 4,
-        textDim: 8,
-        epochs: 3,
-        batchSize: 32,
-        collabDim: 4,
-        collabEpochs: 1,
-      },
-    },
-  ],
+  rqvae: [{ label: 'small', config: SMALL.rqvae as Record<string, unknown> }],
+  letter: [{ label: 'small', config: SMALL.letter as Record<string, unknown> }],
 };
 
 /** Schemes whose codes are random draws: a different seed must give a different table. */

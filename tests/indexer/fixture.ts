@@ -79,3 +79,22 @@ export function withOtherTargets(split: SplitData): SplitData {
   const sequences = split.sequences.map((s) => [...s.slice(0, -2), swap(s.at(-2) as string), swap(s.at(-1) as string)]);
   return { ...split, sequences };
 }
+
+/**
+ * One small config per scheme that fits the 60-item fixture in a second or two (shared by the contract
+ * suite and the end-to-end tests). Schemes left out run with their defaults.
+ * @param importPath a LETTER-format index file for `imported`
+ */
+export function smallConfigs(importPath: string): Record<string, Record<string, unknown>> {
+  const rq = { levels: 2, size: 4, hidden: '16', latentDim: 4, textDim: 8, epochs: 3, batchSize: 32 };
+  return {
+    random: { levels: 2, size: 8 },
+    sequential: { base: 4 },
+    collaborative: { clusters: 4, maxLeaf: 6 },
+    hybrid: { variant: 'cid+iid', clusters: 4, maxLeaf: 6 },
+    imported: { path: importPath },
+    rqkmeans: { levels: 2, size: 4, textDim: 8 },
+    rqvae: rq,
+    letter: { ...rq, collabDim: 4, collabEpochs: 1 },
+  };
+}
