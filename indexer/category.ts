@@ -8,7 +8,7 @@
  */
 import type { Item } from '../src/core/types.js';
 import { finalizeCodes } from './shared/collisions.js';
-import { COLLISIONS_FIELD, type ConfigSpec, resolveConfig } from './shared/config.js';
+import { COLLISIONS_FIELD, type ConfigSpec, resolveConfig, SUFFIX_HEADROOM_FIELD } from './shared/config.js';
 import { isStringArray, loadJsonState, saveJsonState } from './shared/state.js';
 import type { CollisionMode, IndexingScheme, ItemEncoder } from './types.js';
 
@@ -27,12 +27,7 @@ export interface CategoryConfig {
 const SPEC: ConfigSpec<CategoryConfig> = {
   maxDepth: { kind: 'int', min: 1, max: 16, doc: 'category levels kept, after the skipped root levels' },
   skipCommonRoot: { kind: 'bool', doc: 'skip leading levels that every item shares' },
-  suffixHeadroom: {
-    kind: 'int',
-    min: 0,
-    max: 1 << 16,
-    doc: 'spare suffix values beyond the largest group, for new items',
-  },
+  suffixHeadroom: SUFFIX_HEADROOM_FIELD,
   collisions: COLLISIONS_FIELD,
 };
 

@@ -10,7 +10,7 @@
 import type { Item } from '../src/core/types.js';
 import { words } from './features/tokenize.js';
 import { finalizeCodes } from './shared/collisions.js';
-import { COLLISIONS_FIELD, type ConfigSpec, resolveConfig } from './shared/config.js';
+import { COLLISIONS_FIELD, type ConfigSpec, resolveConfig, SUFFIX_HEADROOM_FIELD } from './shared/config.js';
 import { isStringArray, loadJsonState, saveJsonState } from './shared/state.js';
 import type { CollisionMode, IndexingScheme, ItemEncoder } from './types.js';
 
@@ -38,12 +38,7 @@ const SPEC: ConfigSpec<KeywordsConfig> = {
   minDf: { kind: 'int', min: 1, doc: 'minimum number of titles containing a keyword' },
   maxDfShare: { kind: 'number', min: 0, max: 1, doc: 'maximum share of titles containing a keyword' },
   order: { kind: 'enum', values: ['general-first', 'score'], doc: 'level order of the chosen words' },
-  suffixHeadroom: {
-    kind: 'int',
-    min: 0,
-    max: 1 << 16,
-    doc: 'spare suffix values beyond the largest group, for new items',
-  },
+  suffixHeadroom: SUFFIX_HEADROOM_FIELD,
   collisions: COLLISIONS_FIELD,
 };
 

@@ -9,7 +9,7 @@
 import type { Item } from '../src/core/types.js';
 import { words } from './features/tokenize.js';
 import { finalizeCodes } from './shared/collisions.js';
-import { COLLISIONS_FIELD, type ConfigSpec, resolveConfig } from './shared/config.js';
+import { COLLISIONS_FIELD, type ConfigSpec, resolveConfig, SUFFIX_HEADROOM_FIELD } from './shared/config.js';
 import { isStringArray, loadJsonState, saveJsonState } from './shared/state.js';
 import type { CollisionMode, IndexingScheme, ItemEncoder } from './types.js';
 
@@ -28,12 +28,7 @@ export interface TitleConfig {
 const SPEC: ConfigSpec<TitleConfig> = {
   maxWords: { kind: 'int', min: 1, max: 32, doc: 'words per code, before the suffix level' },
   vocabSize: { kind: 'int', min: 1, max: 1 << 20, doc: 'the most frequent title words kept; the others are OOV' },
-  suffixHeadroom: {
-    kind: 'int',
-    min: 0,
-    max: 1 << 16,
-    doc: 'spare suffix values beyond the largest group, for new items',
-  },
+  suffixHeadroom: SUFFIX_HEADROOM_FIELD,
   collisions: COLLISIONS_FIELD,
 };
 

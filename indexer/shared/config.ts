@@ -28,6 +28,14 @@ export const COLLISIONS_FIELD: FieldSpec = {
   doc: 'how codes shared by several items are made unique: dedup-level (TIGER extra level), sinkhorn (re-assign on the last level), report (dedup-level, and every collision group recorded in diagnostics)',
 };
 
+/** The shared `suffixHeadroom` field spec of the schemes with a suffix level (title, category, keywords). */
+export const SUFFIX_HEADROOM_FIELD: FieldSpec = {
+  kind: 'int',
+  min: 0,
+  max: 1 << 16,
+  doc: 'spare suffix values beyond the largest group, for new items',
+};
+
 function checkField(name: string, spec: FieldSpec, v: unknown): string | undefined {
   switch (spec.kind) {
     case 'int':
