@@ -102,8 +102,7 @@ async function readGenres(path: string, bad: BadRows): Promise<string[]> {
 
 /** Reads ml-100k `u.item`. */
 async function readUItem(path: string, genres: readonly string[], bad: BadRows): Promise<Item[]> {
-  const items: Item[] = [];
-  const seen = new Set<string>();
+  const movies = movieCollector(path, bad);
   const shape = `"id|title|release date|video release date|IMDb URL|${genres.length} genre flags"`;
   await forEachLine(
     path,
@@ -114,29 +113,40 @@ async function readUItem(path: string, genres: readonly string[], bad: BadRows):
         bad.bad(path, no, `${shape} (${5 + genres.length} fields)`, `${f.length} fields: ${preview(raw)}`);
         return;
       }
-      const id = (f[0] as string).trim();
+      const cats: string[] = [];
+      for (let g = 0; g < genres.length; g++) if ((f[5 + g] as string).trim() === '1') cats.push(genres[g] as string);
+      movies.add(no, f[0] as string, f[1] as string, cats);
+    },
+    'latin1',
+  );
+  return movies.items;
+}
+
+/** Collects movies of one file: each id once (a repeat is a bad row), trimmed title, genres if any. */
+function movieCollector(path: string, bad: BadRows) {
+  const items: Item[] = [];
+  const seen = new Set<string>();
+  return {
+    items,
+    add(no: number, rawId: string, rawTitle: string, categories: string[]): void {
+      const id = rawId.trim();
       if (seen.has(id)) {
         bad.bad(path, no, 'each movie id once', `id ${JSON.stringify(id)} again`);
         return;
       }
       seen.add(id);
-      const cats: string[] = [];
-      for (let g = 0; g < genres.length; g++) if ((f[5 + g] as string).trim() === '1') cats.push(genres[g] as string);
       const item: Item = { id };
-      const title = (f[1] as string).trim();
+      const title = rawTitle.trim();
       if (title !== '') item.title = title;
-      if (cats.length > 0) item.categories = cats;
+      if (categories.length > 0) item.categories = categories;
       items.push(item);
     },
-    'latin1',
-  );
-  return items;
+  };
 }
 
 /** Reads `movies.dat` (`::`) or `movies.csv` (CSV with header). */
 async function readMovies(path: string, csv: boolean, bad: BadRows): Promise<Item[]> {
-  const items: Item[] = [];
-  const seen = new Set<string>();
+  const movies = movieCollector(path, bad);
   const shape = csv ? '"movieId,title,genres"' : '"MovieID::Title::Genres"';
   await forEachLine(
     path,
@@ -149,25 +159,15 @@ async function readMovies(path: string, csv: boolean, bad: BadRows): Promise<Ite
         bad.bad(path, no, shape, preview(raw));
         return;
       }
-      const id = (f[0] as string).trim();
-      if (seen.has(id)) {
-        bad.bad(path, no, 'each movie id once', `id ${JSON.stringify(id)} again`);
-        return;
-      }
-      seen.add(id);
-      const item: Item = { id };
-      const title = (f[1] as string).trim();
-      if (title !== '') item.title = title;
       const cats = (f[2] as string)
         .split('|')
         .map((s) => s.trim())
         .filter((s) => s !== '' && s !== '(no genres listed)');
-      if (cats.length > 0) item.categories = cats;
-      items.push(item);
+      movies.add(no, f[0] as string, f[1] as string, cats);
     },
     'latin1',
   );
-  return items;
+  return movies.items;
 }
 
 /** Loads a MovieLens directory (ml-100k, ml-1m/10m `.dat`, or ml-latest/20m/25m `.csv`). */
