@@ -14,6 +14,7 @@ import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { SemidError } from './errors.js';
+import { type BmmFn, createBmm } from './kernels/bmm.js';
 
 export { tf };
 export type Tensor = tf.Tensor;
@@ -137,6 +138,27 @@ export function patchWasm(): void {
     });
   }
 
+  // True batched products (attention) go to a SIMD kernel in tfjs's own heap (src/core/kernels/bmm.wat);
+  // 2-D products (one shared right-hand matrix) stay on XNNPACK.
+  let bmm: BmmFn | undefined | null = null; // null: not instantiated yet; undefined: unavailable
+  const batched = (be: WasmBackend, a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo | undefined => {
+    const ra = a.shape.length;
+    if (ra < 3 || b.shape.length !== ra || a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
+    const lead = a.shape.slice(0, -2);
+    if (lead.some((d, i) => d !== b.shape[i])) return undefined;
+    const batch = lead.reduce((x, y) => x * y, 1);
+    if (batch < 2) return undefined;
+    const [m, k] = a.shape.slice(-2) as [number, number];
+    const [k2, n] = b.shape.slice(-2) as [number, number];
+    if (k !== k2) return undefined;
+    if (bmm === null) bmm = createBmm(be.wasm.asm.memory);
+    if (!bmm) return undefined;
+    const out = be.makeOutput([...lead, m, n], 'float32') as tf.TensorInfo;
+    const off = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId).memoryOffset as number;
+    bmm(off(a), off(b), off(out), batch, m, k, n, m * k * 4, k * n * 4);
+    return out;
+  };
+
   const transposeCfg = tf.getKernel('Transpose', 'wasm');
   for (const name of ['BatchMatMul', '_FusedMatMul']) {
     const orig = tf.getKernel(name, 'wasm');
@@ -146,8 +168,12 @@ export function patchWasm(): void {
       ...orig,
       kernelFunc: (args) => {
         const attrs = args.attrs as { transposeA: boolean; transposeB: boolean };
-        if (!attrs.transposeA && !attrs.transposeB) return orig.kernelFunc(args);
         const be = args.backend as WasmBackend;
+        if (!attrs.transposeA && !attrs.transposeB) {
+          const direct =
+            name === 'BatchMatMul' && batched(be, args.inputs.a as tf.TensorInfo, args.inputs.b as tf.TensorInfo);
+          return direct || orig.kernelFunc(args);
+        }
         const inputs = { ...(args.inputs as Record<string, tf.TensorInfo>) };
         const temps: tf.TensorInfo[] = [];
         const swap = (t: tf.TensorInfo): tf.TensorInfo => {
@@ -161,7 +187,10 @@ export function patchWasm(): void {
         };
         if (attrs.transposeA) inputs.a = swap(inputs.a as tf.TensorInfo);
         if (attrs.transposeB) inputs.b = swap(inputs.b as tf.TensorInfo);
-        const res = orig.kernelFunc({ ...args, inputs, attrs: { ...attrs, transposeA: false, transposeB: false } });
+        const plain = { ...attrs, transposeA: false, transposeB: false };
+        const res =
+          (name === 'BatchMatMul' && batched(be, inputs.a as tf.TensorInfo, inputs.b as tf.TensorInfo)) ||
+          orig.kernelFunc({ ...args, inputs, attrs: plain });
         for (const t of temps) be.disposeData(t.dataId);
         return res;
       },
