@@ -18,6 +18,7 @@
 import type { TokenLayout } from './codes.js';
 import { SemidError } from './errors.js';
 import type { BeamRow, DecodingSession, Recommendation } from './model.js';
+import { TopK } from './topk.js';
 import type { CodeTrie } from './trie.js';
 import type { Code, ItemId } from './types.js';
 
@@ -238,46 +239,9 @@ function worse(a: Cand, b: Cand): boolean {
   return a.score < b.score || (a.score === b.score && a.seq > b.seq);
 }
 
-/** Keeps the best `cap` candidates in a binary min-heap (root = worst kept). */
-class TopHeap {
-  readonly heap: Cand[] = [];
-  constructor(readonly cap: number) {}
-  /** Whether a candidate with this score could enter (cheap pre-check before allocating it). */
-  admits(score: number): boolean {
-    if (this.heap.length < this.cap) return true;
-    return score > (this.heap[0] as Cand).score;
-  }
-  push(c: Cand): void {
-    const h = this.heap;
-    if (h.length < this.cap) {
-      h.push(c);
-      let i = h.length - 1;
-      while (i > 0) {
-        const p = (i - 1) >> 1;
-        if (!worse(h[i] as Cand, h[p] as Cand)) break;
-        [h[i], h[p]] = [h[p] as Cand, h[i] as Cand];
-        i = p;
-      }
-      return;
-    }
-    if (!worse(h[0] as Cand, c)) return;
-    h[0] = c;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < h.length && worse(h[l] as Cand, h[m] as Cand)) m = l;
-      if (r < h.length && worse(h[r] as Cand, h[m] as Cand)) m = r;
-      if (m === i) break;
-      [h[i], h[m]] = [h[m] as Cand, h[i] as Cand];
-      i = m;
-    }
-  }
-  /** Best first. */
-  sorted(): Cand[] {
-    return [...this.heap].sort((a, b) => (worse(a, b) ? 1 : worse(b, a) ? -1 : 0));
-  }
+/** Whether a candidate with this score could enter (cheap pre-check before allocating it). */
+function admits(heap: TopK<Cand>, score: number): boolean {
+  return !heap.full || score > (heap.worst() as Cand).score;
 }
 
 /**
@@ -328,13 +292,13 @@ async function search(
       for (const row of out) logSoftmaxInPlace(row);
       applyProcessors(scoring.processors, out, { level, rows, prefixes: flat.map((b) => b.values) });
     }
-    const heaps = Array.from({ length: users }, () => new TopHeap(width));
+    const heaps = Array.from({ length: users }, () => new TopK<Cand>(width, worse));
     const off = layout.offsets[level] as number;
     let seq = 0;
     for (let r = 0; r < flat.length; r++) {
       const beam = flat[r] as Beam;
       const row = out[r] as Float32Array;
-      const heap = heaps[beam.user] as TopHeap;
+      const heap = heaps[beam.user] as TopK<Cand>;
       if (scoring.kind === 'trie') {
         const lse = logSumExp(row);
         const values = beam.values === undefined ? [] : scoring.trie.next(beam.values);
@@ -346,7 +310,7 @@ async function search(
           if (lp === Number.NEGATIVE_INFINITY) continue;
           const s = beam.score + lp;
           seq++;
-          if (heap.admits(s)) heap.push({ score: s, seq, beam, token: off + v });
+          if (admits(heap, s)) heap.push({ score: s, seq, beam, token: off + v });
         }
         continue;
       }
@@ -357,7 +321,7 @@ async function search(
           if (lp === Number.NEGATIVE_INFINITY) continue;
           const s = beam.score + lp;
           seq++;
-          if (heap.admits(s)) heap.push({ score: s, seq, beam, token: off + v });
+          if (admits(heap, s)) heap.push({ score: s, seq, beam, token: off + v });
         }
         continue;
       }
@@ -366,7 +330,7 @@ async function search(
         if (lp === Number.NEGATIVE_INFINITY) continue;
         const s = beam.score + lp;
         seq++;
-        if (heap.admits(s)) heap.push({ score: s, seq, beam, token: t });
+        if (admits(heap, s)) heap.push({ score: s, seq, beam, token: t });
       }
     }
     beams = heaps.map((h) =>

@@ -9,12 +9,13 @@
  * popularity (train sequences only), and optionally the invalid-code rate of unconstrained decoding.
  */
 
-import { Progress } from '../cli/command.js';
 import { writeFileAtomic } from '../core/artifact.js';
 import { type CodeTable, TokenLayout } from '../core/codes.js';
 import { beamSearch, beamSearchUnconstrained } from '../core/decoding.js';
 import { SemidError } from '../core/errors.js';
 import type { DecodingSession, GenerativeModel } from '../core/model.js';
+import { Progress } from '../core/progress.js';
+import { topIndices } from '../core/topk.js';
 import { CodeTrie } from '../core/trie.js';
 import type { Code, Example, ItemId, UserId } from '../core/types.js';
 import { coverageAt, MetricAccumulator, type MetricValues } from './metrics.js';
@@ -370,56 +371,6 @@ export interface ItemRanker {
 /** Options of `evaluateRanker`. */
 export interface EvaluateRankerOptions extends ProtocolOptions {
   ranker: ItemRanker;
-}
-
-/**
- * Indices of the `k` highest scores, best first; ties go to the lower index. `skip` marks indices
- * that must not be returned. O(n log k).
- */
-export function topIndices(scores: Float32Array, k: number, skip?: ReadonlySet<number>): number[] {
-  // Min-heap on (score, -index) of the best k seen so far.
-  const hs: number[] = [];
-  const hi: number[] = [];
-  const worse = (a: number, b: number) =>
-    (hs[a] as number) < (hs[b] as number) ||
-    ((hs[a] as number) === (hs[b] as number) && (hi[a] as number) > (hi[b] as number));
-  const swap = (a: number, b: number) => {
-    [hs[a], hs[b]] = [hs[b] as number, hs[a] as number];
-    [hi[a], hi[b]] = [hi[b] as number, hi[a] as number];
-  };
-  for (let i = 0; i < scores.length; i++) {
-    const s = scores[i] as number;
-    if (Number.isNaN(s) || skip?.has(i)) continue;
-    if (hs.length < k) {
-      hs.push(s);
-      hi.push(i);
-      let c = hs.length - 1;
-      while (c > 0) {
-        const p = (c - 1) >> 1;
-        if (!worse(c, p)) break;
-        swap(c, p);
-        c = p;
-      }
-    } else if (s > (hs[0] as number)) {
-      // equal scores never displace: the kept one has the lower index
-      hs[0] = s;
-      hi[0] = i;
-      let c = 0;
-      for (;;) {
-        const l = 2 * c + 1;
-        const r = l + 1;
-        let m = c;
-        if (l < hs.length && worse(l, m)) m = l;
-        if (r < hs.length && worse(r, m)) m = r;
-        if (m === c) break;
-        swap(c, m);
-        c = m;
-      }
-    }
-  }
-  const order = hs.map((_, j) => j);
-  order.sort((a, b) => (hs[b] as number) - (hs[a] as number) || (hi[a] as number) - (hi[b] as number));
-  return order.map((j) => hi[j] as number);
 }
 
 /** Evaluates an ID-based ranker under the same protocol (full ranking over `ranker.items`). */

@@ -12,7 +12,6 @@ import {
   headItems,
   popularity,
   resultValues,
-  topIndices,
   validationScore,
 } from '../../src/eval/evaluate.js';
 import { meanMetrics, rankOf } from '../../src/eval/metrics.js';
@@ -179,16 +178,6 @@ describe('popularity and head items', () => {
     expect(counts.get('b')).toBe(2);
     expect([...headItems(['a', 'b', 'c', 'd'], counts, 0.5)]).toEqual(['b', 'a']);
     expect(() => headItems(['a'], counts, 1)).toThrow(SemidError);
-  });
-});
-
-describe('topIndices', () => {
-  it('returns the k best indices, ties to the lower index, skipping marked ones and NaN', () => {
-    const s = Float32Array.from([1, 3, 3, Number.NaN, 2, 0]);
-    expect(topIndices(s, 3)).toEqual([1, 2, 4]);
-    expect(topIndices(s, 3, new Set([1]))).toEqual([2, 4, 0]);
-    expect(topIndices(s, 10)).toEqual([1, 2, 4, 0, 5]);
-    expect(topIndices(Float32Array.from([5, 5, 5, 5]), 2)).toEqual([0, 1]);
   });
 });
 
