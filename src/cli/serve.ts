@@ -13,6 +13,7 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
+import { type ResolvedBatchOptions, resolveBatchOptions } from '../../server/batcher.js';
 import type { BundleParts, LoadBundle } from '../../server/bundle.js';
 import { ModelDecoder } from '../../server/decoder.js';
 import { BundleRegistry, type BundleSource } from '../../server/registry.js';
@@ -20,7 +21,7 @@ import { startServer } from '../../server/server.js';
 import { readF32, readJson } from '../core/artifact.js';
 import { SemidError } from '../core/errors.js';
 import type { GenerativeModel } from '../core/model.js';
-import { type Command, int, log, type ParsedArgs, str } from './command.js';
+import { type Command, int, log, num, type ParsedArgs, str } from './command.js';
 import { manifestKind, openModel } from './models.js';
 
 /** Model runtimes `semid serve` can use; `auto` picks ONNX when the model has an export. */
@@ -141,12 +142,33 @@ export function parseBundleFlags(values: readonly string[]): BundleSource[] {
   });
 }
 
+/** The micro-batching flags, checked (server/batcher.ts bounds), or false with --no-batching. */
+export function batchingFlags(args: ParsedArgs): ResolvedBatchOptions | false {
+  if (args.values['no-batching'] === true) return false;
+  const wait = num(args, 'max-wait-ms', 1);
+  try {
+    return resolveBatchOptions({
+      maxBatch: int(args, 'max-batch', 32),
+      maxInFlight: int(args, 'max-in-flight', 1),
+      maxWaitMs: wait,
+    });
+  } catch (e) {
+    if (e instanceof SemidError) {
+      throw new SemidError(
+        'SEMID_ERR_BAD_INPUT',
+        `semid serve: ${e.message} (flags --max-batch, --max-in-flight, --max-wait-ms)`,
+      );
+    }
+    throw e;
+  }
+}
+
 /** `semid serve`. */
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'serve bundles (index + model) over HTTP: recommend, score, items, reload, metrics',
   usage:
-    'semid serve --bundle <dir> [--bundle name=dir ...] [--port 8080] [--host 127.0.0.1] [--api-key-env NAME] [--runtime auto|onnx|tfjs]',
+    'semid serve --bundle <dir> [--bundle name=dir ...] [--port 8080] [--host 127.0.0.1] [--api-key-env NAME] [--runtime auto|onnx|tfjs] [--max-batch 32] [--max-in-flight 1] [--max-wait-ms 1] [--no-batching]',
   options: {
     bundle: {
       type: 'string',
@@ -162,6 +184,18 @@ export const serveCommand: Command = {
     runtime: { type: 'string', description: `model runtime: ${SERVE_RUNTIMES.join(', ')}`, default: 'auto' },
     'body-limit': { type: 'string', description: 'largest request body in bytes', default: String(1024 * 1024) },
     'log-requests': { type: 'boolean', description: 'log every request (JSON lines on stdout)' },
+    'max-batch': {
+      type: 'string',
+      description: 'micro-batching: most concurrent recommendations decoded in one beam search (1-4096)',
+      default: '32',
+    },
+    'max-in-flight': { type: 'string', description: 'micro-batching: batches decoding at the same time', default: '1' },
+    'max-wait-ms': {
+      type: 'string',
+      description: 'micro-batching: how long a batch that could run beside another waits for more requests',
+      default: '1',
+    },
+    'no-batching': { type: 'boolean', description: 'decode every request on its own (no micro-batching)' },
   },
   async run(args: ParsedArgs): Promise<number> {
     const raw = args.values.bundle;
@@ -184,7 +218,8 @@ export const serveCommand: Command = {
       );
     }
     log(`[serve] loading ${sources.map((s) => `${s.name}=${s.dir}`).join(', ')}`);
-    const registry = await BundleRegistry.open(sources, bundleLoader(runtime as ServeRuntime));
+    const batching = batchingFlags(args);
+    const registry = await BundleRegistry.open(sources, bundleLoader(runtime as ServeRuntime), { batching });
     const srv = await startServer({
       registry,
       port,

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { parseCommandArgs } from '../../src/cli/command.js';
+import { batchingFlags, serveCommand } from '../../src/cli/serve.js';
+import { SemidError } from '../../src/core/errors.js';
+
+const flags = (argv: string[]) => {
+  const args = parseCommandArgs(serveCommand, ['--bundle', 'x', ...argv]);
+  if (args === 'help') throw new Error('unexpected help');
+  return batchingFlags(args);
+};
+
+describe('semid serve micro-batching flags', () => {
+  it('defaults, explicit settings and --no-batching', () => {
+    expect(flags([])).toEqual({ maxBatch: 32, maxInFlight: 1, maxWaitMs: 1 });
+    expect(flags(['--max-batch', '8', '--max-in-flight', '2', '--max-wait-ms', '2.5'])).toEqual({
+      maxBatch: 8,
+      maxInFlight: 2,
+      maxWaitMs: 2.5,
+    });
+    expect(flags(['--no-batching'])).toBe(false);
+  });
+
+  it.each([
+    [['--max-batch', '0'], /maxBatch/],
+    [['--max-wait-ms', 'soon'], /max-wait-ms/],
+    [['--max-wait-ms', '5000'], /maxWaitMs/],
+    [['--max-in-flight', '1.5'], /max-in-flight/],
+  ])('rejects %j with a message naming the setting', (argv, re) => {
+    let err: unknown;
+    try {
+      flags(argv);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(SemidError);
+    expect((err as SemidError).code).toBe('SEMID_ERR_BAD_INPUT');
+    expect((err as Error).message).toMatch(re);
+  });
+});
