@@ -379,7 +379,7 @@ describe('errors carry stable codes, never a 500', () => {
       'wrong content type',
       { method: 'POST', url: '/v1/recommend', payload: '<history/>', headers: { 'content-type': 'application/xml' } },
       415,
-      'SEMID_ERR_BAD_INPUT',
+      'SEMID_ERR_MEDIA_TYPE',
     ],
   ];
   it.each(cases)('%s', async (_name, req, status, errCode) => {
@@ -413,7 +413,7 @@ describe('errors carry stable codes, never a 500', () => {
     const history = Array.from({ length: 5000 }, () => 'x'.repeat(250));
     const res = await app.inject({ method: 'POST', url: '/v1/recommend', payload: { history } });
     expect(res.statusCode).toBe(413);
-    expect(res.json().code).toBe('SEMID_ERR_BAD_INPUT');
+    expect(res.json().code).toBe('SEMID_ERR_TOO_LARGE');
   });
 
   it('answers 401 for item changes when no API key is configured', async () => {
