@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { cp, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type ManifestBase,
@@ -260,4 +260,37 @@ export async function encodeNewItems(
     results.push({ item: it.id, prefix, code, status: 'ok' });
   });
   return { results, table: new CodeTable(table.levelSizes, [...table.entries(), ...added]) };
+}
+
+/**
+ * Writes `index` with `table` (the index's table extended by `encodeNewItems`) as an index artifact
+ * at `out`, atomically; `out` may be the index's own directory (updated in place: a crash keeps the
+ * old artifact). The encoder state and diagnostics are kept; the manifest records how many items
+ * were added and the catalogue size.
+ * @throws SEMID_ERR_BAD_INPUT when `table` drops or recodes an item of the index
+ */
+export async function writeExtendedIndex(index: LoadedIndex, table: CodeTable, out: string): Promise<void> {
+  for (const [id, code] of index.table.entries()) {
+    const now = table.encode(id);
+    if (!now || now.join(',') !== code.join(',')) {
+      throw new SemidError(
+        'SEMID_ERR_BAD_INPUT',
+        `the extended table does not keep item "${id}" at its code [${code}]; extend the index with encodeNewItems`,
+      );
+    }
+  }
+  const added = table.size - index.table.size;
+  const prior = (index.manifest as IndexManifest & { extended?: { added: number } }).extended?.added ?? 0;
+  const manifest = {
+    ...index.manifest,
+    dataset: { ...index.manifest.dataset, items: table.size },
+    extended: { added: prior + added, at: new Date().toISOString() },
+  };
+  await writeDirAtomic(out, async (tmp) => {
+    const state = join(index.dir, 'state');
+    if (existsSync(state)) await cp(state, join(tmp, 'state'), { recursive: true });
+    await writeJson(join(tmp, 'codes.json'), table.toJSON());
+    await writeJson(join(tmp, 'diagnostics.json'), index.diagnostics);
+    await writeJson(join(tmp, 'manifest.json'), manifest);
+  });
 }

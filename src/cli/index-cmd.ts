@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { buildIndex, encodeNewItems, type LoadedIndex, loadIndex } from '../../indexer/artifact.js';
+import { buildIndex, encodeNewItems, type LoadedIndex, loadIndex, writeExtendedIndex } from '../../indexer/artifact.js';
 import { encodeNpy } from '../../indexer/features/external.js';
 import { OnnxTextEncoder } from '../../indexer/features/onnx.js';
 import { TextVectorizer } from '../../indexer/features/text.js';
@@ -249,10 +249,14 @@ function readNewItems(path: string): Item[] {
 export const indexEncode: Command = {
   name: 'index encode',
   summary: 'codes for new items from their text with a trained index (cold start); one JSON line per item',
-  usage: 'semid index encode <dir> --items <items.jsonl>',
+  usage: 'semid index encode <dir> --items <items.jsonl> [--out <dir>]',
   positionals: true,
   options: {
     items: { type: 'string', description: 'new items, one JSON object per line ({"id", "title", "categories", ...})' },
+    out: {
+      type: 'string',
+      description: 'write the index with the new items added here (atomically; may be <dir> itself to update it)',
+    },
   },
   async run(args) {
     const dir = args.positionals[0];
@@ -264,10 +268,15 @@ export const indexEncode: Command = {
     }
     const items = readNewItems(req(args, 'items', 'index encode'));
     const index = await loadIndex(dir);
-    const { results } = await encodeNewItems(index, items);
+    const { results, table } = await encodeNewItems(index, items);
     for (const r of results) process.stdout.write(`${JSON.stringify(r)}\n`);
     const placed = results.filter((r) => r.status === 'ok').length;
     log(`index encode: ${placed} of ${results.length} new items got a code`);
+    const out = str(args, 'out');
+    if (out !== undefined) {
+      await writeExtendedIndex(index, table, out);
+      log(`index encode: wrote the index with ${table.size} items to ${out}`);
+    }
     return placed === results.filter((r) => r.status !== 'exists').length ? 0 : 1;
   },
 };

@@ -63,6 +63,22 @@ describe('semid index', () => {
       .map((l) => JSON.parse(l));
     expect(lines[0]).toMatchObject({ item: 'brand-new', status: 'ok' });
     expect(lines[1]).toMatchObject({ item: first, status: 'exists', code: codes[first] });
+
+    // --out persists the extended index: it loads, keeps every old code and encodes the new item
+    const ext = join(dir, 'kw-ext');
+    out = '';
+    expect(await run(['index', 'encode', idx, '--items', items, '--out', ext])).toBe(0);
+    const extCodes = JSON.parse(readFileSync(join(ext, 'codes.json'), 'utf8')).codes as Record<string, number[]>;
+    expect(Object.keys(extCodes)).toHaveLength(121);
+    expect(extCodes['brand-new']).toEqual(lines[0].code);
+    for (const [id, c] of Object.entries(codes)) expect(extCodes[id]).toEqual(c);
+    out = '';
+    expect(await run(['index', 'inspect', ext, '--json'])).toBe(0);
+    expect(JSON.parse(out).manifest).toMatchObject({ hasEncoder: true, extended: { added: 1 } });
+    // encoding the same item again against the extended index finds it
+    out = '';
+    expect(await run(['index', 'encode', ext, '--items', items])).toBe(0);
+    expect(JSON.parse(out.trim().split('\n')[0]!)).toMatchObject({ item: 'brand-new', status: 'exists' });
   });
 
   it('imports a published index and applies the collision mode', async () => {
