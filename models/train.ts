@@ -356,13 +356,17 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
             ? `, valid ${rec.valid.toFixed(4)} (best ${bestValid?.toFixed(4)} @ ${bestEpoch + 1})`
             : ''),
       );
-      if (opts.maxSeconds !== undefined && epoch === startEpoch && stopped === 'epochs') {
+      if (opts.maxSeconds !== undefined && stopped === 'epochs') {
         // Under a time budget the cosine schedule must finish inside it, or the run stops at a high lr:
-        // plan the decay over the epochs that fit, measured on this first epoch (validation included).
+        // plan the decay over the epochs that fit at the mean epoch time of this run so far (validation
+        // included), re-planned after every epoch so a machine that gets busier or quieter is followed.
         const elapsed = priorSeconds + (performance.now() - t0) / 1000;
-        const planned = plannedEpochs(opts.maxSeconds, elapsed, (performance.now() - te) / 1000, epoch + 1, cfg.epochs);
-        opt.opts.totalSteps = stepsPerEpoch * planned;
-        log(`time budget ${opts.maxSeconds} s: learning-rate schedule planned over ${planned} epochs`);
+        const perEpoch = (performance.now() - t0) / 1000 / (epoch - startEpoch + 1);
+        const planned = plannedEpochs(opts.maxSeconds, elapsed, perEpoch, epoch + 1, cfg.epochs);
+        if (stepsPerEpoch * planned !== opt.opts.totalSteps) {
+          opt.opts.totalSteps = stepsPerEpoch * planned;
+          log(`time budget ${opts.maxSeconds} s: learning-rate schedule planned over ${planned} epochs`);
+        }
       }
       if (ckptDir) {
         await writeCheckpoint(ckptDir, model, opt, best, {
