@@ -14,6 +14,7 @@ import {
   readJson,
   readManifest,
   writeDirAtomic,
+  writeF32,
   writeJson,
 } from '../src/core/artifact.js';
 import { CodeTable, type CodeTableJSON } from '../src/core/codes.js';
@@ -131,10 +132,30 @@ export async function buildIndex(
     }
     await writeJson(join(tmp, 'codes.json'), table.toJSON());
     await writeJson(join(tmp, 'diagnostics.json'), diagnostics);
+    if (fitted.itemEmbeddings) await writeItemEmbeddings(tmp, o.split.items, fitted.itemEmbeddings);
     await writeJson(join(tmp, 'manifest.json'), manifest);
   });
   o.log?.(`index "${scheme.name}" written to ${o.out} (${table.size} items, levels [${table.levelSizes}])`);
   return { manifest, table, diagnostics };
+}
+
+/** File names of the item vectors inside an index (or bundle) directory. */
+export const ITEM_EMBEDDINGS_META = 'item-embeddings.json';
+export const ITEM_EMBEDDINGS_DATA = 'item-embeddings.f32';
+
+async function writeItemEmbeddings(
+  dir: string,
+  items: readonly Item[],
+  e: { dim: number; data: Float32Array },
+): Promise<void> {
+  if (e.data.length !== items.length * e.dim) {
+    throw new SemidError(
+      'SEMID_ERR_INTERNAL',
+      `item embeddings hold ${e.data.length} values, expected ${items.length} items x ${e.dim}`,
+    );
+  }
+  await writeF32(join(dir, ITEM_EMBEDDINGS_DATA), e.data);
+  await writeJson(join(dir, ITEM_EMBEDDINGS_META), { dim: e.dim, ids: items.map((it) => it.id) });
 }
 
 const isIntArray = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => Number.isInteger(x));
@@ -289,6 +310,9 @@ export async function writeExtendedIndex(index: LoadedIndex, table: CodeTable, o
   await writeDirAtomic(out, async (tmp) => {
     const state = join(index.dir, 'state');
     if (existsSync(state)) await cp(state, join(tmp, 'state'), { recursive: true });
+    for (const f of [ITEM_EMBEDDINGS_META, ITEM_EMBEDDINGS_DATA]) {
+      if (existsSync(join(index.dir, f))) await cp(join(index.dir, f), join(tmp, f));
+    }
     await writeJson(join(tmp, 'codes.json'), table.toJSON());
     await writeJson(join(tmp, 'diagnostics.json'), index.diagnostics);
     await writeJson(join(tmp, 'manifest.json'), manifest);

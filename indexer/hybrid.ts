@@ -237,6 +237,6 @@ export const hybrid: IndexingScheme<HybridConfig> = {
         collabSource: c.collabSource,
       },
     });
-    return { table, diagnostics };
+    return { table, diagnostics, itemEmbeddings: { dim: d, data: fused } };
   },
 };

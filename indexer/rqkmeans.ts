@@ -104,6 +104,7 @@ export const rqkmeans: IndexingScheme<RqKmeansConfig> = {
     return {
       table,
       diagnostics,
+      itemEmbeddings: { dim: vec.dim, data: vec.data },
       saveState: async (dir) => {
         await saveFeatures(dir, vec);
         await fit.quantizer.save(dir, 'rq_');

@@ -69,6 +69,12 @@ export interface FittedIndex {
   diagnostics: Diagnostics;
   /** Writes the scheme's extra state (vectoriser, weights, codebooks) into the artifact dir. */
   saveState?(dir: string): Promise<void>;
+  /**
+   * The item vectors the codes were fitted on ([items, dim] float32 in catalogue order), when the
+   * scheme has them; written as item-embeddings.f32/.json so the server's similar-items and grounding
+   * search use them instead of code embeddings.
+   */
+  itemEmbeddings?: { dim: number; data: Float32Array };
 }
 
 /** Encodes NEW items (cold start) with a fitted index: returns a code prefix per item, before dedup. */

@@ -136,6 +136,7 @@ export async function fitRqVaeScheme(
   return {
     table,
     diagnostics,
+    itemEmbeddings: { dim: vec.dim, data: vec.data },
     saveState: async (dir) => {
       await saveFeatures(dir, vec);
       await trained.encoder.save(dir);

@@ -116,7 +116,8 @@ export function bundleLoader(runtime: ServeRuntime = 'auto'): LoadBundle {
           `model ${layout.modelDir} was trained on level sizes [${modelLevels}], index ${layout.indexDir} has [${index.table.levelSizes}]; bundle a model with its own index`,
         );
       }
-      const itemEmbeddings = await readItemEmbeddings(dir);
+      // the bundle's own vectors win; else those the indexer wrote beside the codes
+      const itemEmbeddings = (await readItemEmbeddings(dir)) ?? (await readItemEmbeddings(layout.indexDir));
       return {
         table: index.table,
         decoder: new ModelDecoder(model, index.table.levelSizes),

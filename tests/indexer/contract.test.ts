@@ -153,6 +153,12 @@ describe.each(cases)('scheme $name ($label)', ({ name, config }) => {
     }
     expect(seen.size).toBe(split.items.length);
     checkDiagnostics(diagnostics, split.items.length, table.levelSizes.length);
+    if (f.itemEmbeddings) {
+      // one finite vector per catalogue item
+      expect(f.itemEmbeddings.dim).toBeGreaterThan(0);
+      expect(f.itemEmbeddings.data.length).toBe(split.items.length * f.itemEmbeddings.dim);
+      expect(f.itemEmbeddings.data.every(Number.isFinite)).toBe(true);
+    }
   });
 
   it('gives the same table for the same seed', async () => {
