@@ -71,8 +71,8 @@ export interface FittedIndex {
   saveState?(dir: string): Promise<void>;
   /**
    * The item vectors the codes were fitted on ([items, dim] float32 in catalogue order), when the
-   * scheme has them; written as item-embeddings.f32/.json so the server's similar-items and grounding
-   * search use them instead of code embeddings.
+   * scheme has them; written as item-embeddings.f32/.json so the server's similar-items search uses
+   * them instead of code embeddings.
    */
   itemEmbeddings?: { dim: number; data: Float32Array };
 }
