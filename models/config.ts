@@ -50,7 +50,7 @@ export interface ModelConfig {
   windowStride: number;
   /** Validate every this many epochs (valid NDCG@10 through beam search). Default 1. */
   evalEvery: number;
-  /** Stop after this many validations without improvement; the best weights are kept. Default 3. */
+  /** Stop after this many validations without improvement; the best weights are kept. Default 6. */
   patience: number;
   /** Beam width for validation decoding. Default 20. */
   beamWidth: number;
@@ -78,7 +78,7 @@ export const DEFAULT_MODEL_CONFIG: Readonly<ModelConfig> = Object.freeze({
   decay: 'cosine',
   windowStride: 21,
   evalEvery: 1,
-  patience: 3,
+  patience: 6,
   beamWidth: 20,
   seed: 42,
 });
