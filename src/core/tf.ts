@@ -169,11 +169,6 @@ export function patchWasm(): void {
       kernelFunc: (args) => {
         const attrs = args.attrs as { transposeA: boolean; transposeB: boolean };
         const be = args.backend as WasmBackend;
-        if (!attrs.transposeA && !attrs.transposeB) {
-          const direct =
-            name === 'BatchMatMul' && batched(be, args.inputs.a as tf.TensorInfo, args.inputs.b as tf.TensorInfo);
-          return direct || orig.kernelFunc(args);
-        }
         const inputs = { ...(args.inputs as Record<string, tf.TensorInfo>) };
         const temps: tf.TensorInfo[] = [];
         const swap = (t: tf.TensorInfo): tf.TensorInfo => {
@@ -187,10 +182,11 @@ export function patchWasm(): void {
         };
         if (attrs.transposeA) inputs.a = swap(inputs.a as tf.TensorInfo);
         if (attrs.transposeB) inputs.b = swap(inputs.b as tf.TensorInfo);
-        const plain = { ...attrs, transposeA: false, transposeB: false };
+        const plain =
+          temps.length === 0 ? args : { ...args, inputs, attrs: { ...attrs, transposeA: false, transposeB: false } };
         const res =
           (name === 'BatchMatMul' && batched(be, inputs.a as tf.TensorInfo, inputs.b as tf.TensorInfo)) ||
-          orig.kernelFunc({ ...args, inputs, attrs: plain });
+          orig.kernelFunc(plain);
         for (const t of temps) be.disposeData(t.dataId);
         return res;
       },

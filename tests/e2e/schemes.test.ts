@@ -3,7 +3,7 @@
  * a few steps, export it to ONNX, evaluate on the test split with constrained beam search, and check
  * that every recommended item is a real catalogue item (from the dumped recommendations).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ import { trainModel } from '../../models/train.js';
 import { initTf, tf } from '../../src/core/tf.js';
 import type { SplitData } from '../../src/core/types.js';
 import { evaluate } from '../../src/eval/evaluate.js';
-import { smallConfigs, tinySplit } from '../indexer/fixture.js';
+import { smallConfigs, tinySplit, writePublishedIndex } from '../indexer/fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'semid-e2e-'));
 const importPath = join(dir, 'published.index.json');
@@ -28,11 +28,11 @@ let split: SplitData;
 beforeAll(async () => {
   await initTf();
   split = tinySplit();
-  const published: Record<string, string[]> = {};
-  split.items.forEach((_, i) => {
-    published[String(i)] = [`<a_${i % 4}>`, `<b_${Math.floor(i / 4) % 8}>`, `<c_${i % 3}>`];
-  });
-  writeFileSync(importPath, JSON.stringify(published));
+  writePublishedIndex(importPath, split.items.length, (i) => [
+    `<a_${i % 4}>`,
+    `<b_${Math.floor(i / 4) % 8}>`,
+    `<c_${i % 3}>`,
+  ]);
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -14,7 +14,7 @@ import type { Diagnostics, FittedIndex, SchemeName } from '../../indexer/types.j
 import { createRng } from '../../src/core/rng.js';
 import { initTf, tf } from '../../src/core/tf.js';
 import type { Item, SplitData } from '../../src/core/types.js';
-import { smallConfigs, tinySplit, withOtherTargets } from './fixture.js';
+import { smallConfigs, tinySplit, withOtherTargets, writePublishedIndex } from './fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'semid-contract-'));
 const importPath = join(dir, 'published.index.json');
@@ -76,11 +76,11 @@ beforeAll(async () => {
   await initTf();
   split = tinySplit();
   // A published index in the LETTER format keyed by item position, with planted collisions.
-  const published: Record<string, string[]> = {};
-  split.items.forEach((_, i) => {
-    published[String(i)] = [`<a_${i % 4}>`, `<b_${Math.floor(i / 4) % 8}>`, `<c_${i % 3 === 0 ? 0 : i % 5}>`];
-  });
-  writeFileSync(importPath, JSON.stringify(published));
+  writePublishedIndex(importPath, split.items.length, (i) => [
+    `<a_${i % 4}>`,
+    `<b_${Math.floor(i / 4) % 8}>`,
+    `<c_${i % 3 === 0 ? 0 : i % 5}>`,
+  ]);
   // External embeddings (as a user would export from Sentence-T5): one-hot of the item's group plus noise.
   const rng = createRng(11);
   const lines = split.items.map((it, i) => {

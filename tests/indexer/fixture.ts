@@ -4,6 +4,7 @@
  * with one group. The last two items of every full sequence are the valid / test targets; item
  * `leak` appears ONLY there, so a scheme that respects the split has never seen it.
  */
+import { writeFileSync } from 'node:fs';
 import { createRng } from '../../src/core/rng.js';
 import type { Item, ItemId, SplitData } from '../../src/core/types.js';
 import { emptyReport } from '../../src/core/types.js';
@@ -97,4 +98,14 @@ export function smallConfigs(importPath: string): Record<string, Record<string, 
     rqvae: rq,
     letter: { ...rq, collabDim: 4, collabEpochs: 1 },
   };
+}
+
+/**
+ * Writes a published index in LETTER's format (item position -> ["<a_..>", "<b_..>", ...]) for the
+ * `imported` scheme, with the tokens of item `i` given by `tokens(i)`.
+ */
+export function writePublishedIndex(path: string, items: number, tokens: (i: number) => string[]): void {
+  const published: Record<string, string[]> = {};
+  for (let i = 0; i < items; i++) published[String(i)] = tokens(i);
+  writeFileSync(path, JSON.stringify(published));
 }
