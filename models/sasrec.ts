@@ -8,10 +8,19 @@
  * Positions are aligned to the most recent item (position maxLen-1), as with SASRec's left padding.
  */
 import { join } from 'node:path';
-import { manifestHead, writeDirAtomic, writeF32, writeJson } from '../src/core/artifact.js';
+import {
+  type ManifestBase,
+  manifestHead,
+  readF32,
+  readJson,
+  readManifest,
+  writeDirAtomic,
+  writeF32,
+  writeJson,
+} from '../src/core/artifact.js';
 import { SemidError } from '../src/core/errors.js';
 import { createRng, type Rng } from '../src/core/rng.js';
-import { type Tensor, tf } from '../src/core/tf.js';
+import { type Tensor, tf, tidyData } from '../src/core/tf.js';
 import type { ItemId } from '../src/core/types.js';
 import { attention, dropout, embedSum, layerNorm, linear, NEG, softmaxCrossEntropy } from './ops.js';
 import { AdamW } from './optim.js';
@@ -271,13 +280,13 @@ export class Sasrec {
     const wins = histories.map((h) => [...this.indices(h), 0]);
     const batch = this.batchOf(wins);
     const n = this.items.length;
-    const flat = tf.tidy(() => {
+    const flat = tidyData(() => {
       const hs = tf.reshape(this.forward(batch, undefined), [batch.b, batch.t, this.config.hidden]);
       const last = tf.reshape(tf.slice(hs, [0, batch.t - 1, 0], [batch.b, 1, this.config.hidden]), [
         batch.b,
         this.config.hidden,
       ]);
-      return linear(last, tf.transpose(this.w('item_emb'))).dataSync() as Float32Array;
+      return linear(last, tf.transpose(this.w('item_emb')));
     });
     return histories.map((_, r) => flat.slice(r * (n + 1) + 1, (r + 1) * (n + 1)));
   }
@@ -449,4 +458,41 @@ export async function saveSasrec(dir: string, model: Sasrec, extra: Record<strin
       ...extra,
     });
   });
+}
+
+/** Loads a SASRec artifact written by saveSasrec (call `await initTf()` first). */
+export async function loadSasrec(dir: string): Promise<{ model: Sasrec; manifest: Record<string, unknown> }> {
+  const m = await readManifest<ManifestBase & { model?: unknown; config?: unknown; params?: unknown }>(dir, 'model');
+  if (m.model !== 'sasrec' || !Array.isArray(m.params)) {
+    throw new SemidError(
+      'SEMID_ERR_ARTIFACT_CORRUPT',
+      `${dir} does not hold a SASRec model (model=${String(m.model)})`,
+    );
+  }
+  const items = await readJson<ItemId[]>(join(dir, 'items.json'), 'SASRec catalogue');
+  if (!Array.isArray(items))
+    throw new SemidError('SEMID_ERR_ARTIFACT_CORRUPT', `${dir}/items.json is not a list of item ids`);
+  const model = new Sasrec(items, resolveSasrecConfig(m.config as Partial<SasrecConfig>));
+  const values = new Map<string, Float32Array>();
+  for (const p of m.params as { name: string; shape: number[]; file: string }[]) {
+    const expected = model.specs.find((s) => s.name === p.name);
+    if (!expected || expected.shape.join('x') !== p.shape.join('x')) {
+      model.dispose();
+      throw new SemidError('SEMID_ERR_ARTIFACT_CORRUPT', `${dir}: weight ${p.name} does not match the model's config`);
+    }
+    values.set(
+      p.name,
+      await readF32(
+        join(dir, p.file),
+        p.shape.reduce((a, b) => a * b, 1),
+      ),
+    );
+  }
+  const missing = model.specs.filter((s) => !values.has(s.name)).map((s) => s.name);
+  if (missing.length > 0) {
+    model.dispose();
+    throw new SemidError('SEMID_ERR_ARTIFACT_CORRUPT', `${dir}: weights missing: ${missing.join(', ')}`);
+  }
+  model.assign(values);
+  return { model, manifest: m as unknown as Record<string, unknown> };
 }

@@ -12,7 +12,7 @@ import { BOS, TokenLayout } from '../src/core/codes.js';
 import { SemidError } from '../src/core/errors.js';
 import type { BeamRow, DecodingSession, GenerativeModel } from '../src/core/model.js';
 import { createRng } from '../src/core/rng.js';
-import { type Tensor, tf } from '../src/core/tf.js';
+import { type Tensor, tf, tidyData } from '../src/core/tf.js';
 import type { Code } from '../src/core/types.js';
 import type { DecoderBatch, EncDecBatch, TrainBatch } from './batch.js';
 import { flatten } from './batch.js';
@@ -549,7 +549,7 @@ export class CodeTransformer implements GenerativeModel {
       keep.set(cache.keep.subarray(r.user * th, (r.user + 1) * th), i * (th + p));
       keep.fill(1, i * (th + p) + th, (i + 1) * (th + p));
     });
-    return tf.tidy(() => {
+    return tidyData(() => {
       const drop = new Drop(0, undefined);
       let x = this.embed(tokens, pos, lvl, 'pos_emb');
       const mask = buildMask(keep, n, p, th + p, true, th);
@@ -559,7 +559,7 @@ export class CodeTransformer implements GenerativeModel {
       }
       const d = this.config.dModel;
       const last = tf.reshape(tf.slice(tf.reshape(x, [n, p, d]), [0, p - 1, 0], [n, 1, d]), [n, d]);
-      return this.head(last).dataSync() as Float32Array;
+      return this.head(last);
     });
   }
 
@@ -610,12 +610,12 @@ export class CodeTransformer implements GenerativeModel {
       for (let j = 0; j < p; j++) tokens[i * t + 1 + j] = r.prefix[j] as number;
       keep.set(cache.keep.subarray(r.user * cache.te, (r.user + 1) * cache.te), i * cache.te);
     });
-    return tf.tidy(() => {
+    return tidyData(() => {
       const cross = cache.hosts.map((h) => gatherKV(h, users));
       const x = this.encdecDecoder(n, t, tokens, cross, keep, new Drop(0, undefined));
       const d = this.config.dModel;
       const last = tf.reshape(tf.slice(tf.reshape(x, [n, t, d]), [0, t - 1, 0], [n, 1, d]), [n, d]);
-      return this.head(last).dataSync() as Float32Array;
+      return this.head(last);
     });
   }
 

@@ -85,7 +85,7 @@ export function realStages(cfg: CompareConfig, dataSpec: string): CompareStages 
         indexDir: resolve(indexDir),
         maxSeconds: cfg.maxTrainSeconds > 0 ? cfg.maxTrainSeconds : undefined,
         validate: async (model) => {
-          // Validation decodes with onnxruntime (about 15x faster than TF.js here): the current
+          // Validation decodes with onnxruntime (about 7x faster than TF.js here): the current
           // weights are exported to a temporary directory, scored on a fixed valid subset, then dropped.
           const onnx = await onnxReplica(model);
           try {

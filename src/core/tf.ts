@@ -21,6 +21,20 @@ export type Tensor = tf.Tensor;
 export type Variable = tf.Variable;
 
 /** Backends semid can run on, fastest first. */
+/**
+ * Runs `fn` inside tf.tidy and returns the values of the tensor it builds (then frees it). Never
+ * return a typed array from tf.tidy itself: tidy walks its result as a container, key by key, which
+ * takes seconds for a few million values.
+ */
+export function tidyData(fn: () => tf.Tensor): Float32Array {
+  const t = tf.tidy(fn);
+  try {
+    return t.dataSync() as Float32Array;
+  } finally {
+    t.dispose();
+  }
+}
+
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 const BACKENDS: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
 

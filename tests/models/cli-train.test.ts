@@ -70,3 +70,29 @@ describe('semid train', () => {
     await expect(trainCommand.run(args)).rejects.toMatchObject({ code: 'SEMID_ERR_BAD_CONFIG' });
   });
 });
+
+describe('semid train --sasrec, then semid eval on its artifact', () => {
+  it('eval reproduces the test metrics train printed, and every dumped item is a catalogue item', async () => {
+    const { cli } = await import('../helpers/cli.js');
+    const { readFile, writeFile } = await import('node:fs/promises');
+    const out = join(dir, 'sasrec');
+    const cfg = join(dir, 'sasrec.json');
+    await writeFile(cfg, JSON.stringify({ hidden: 16, blocks: 1, maxLen: 5, batch: 16, evalEvery: 1 }));
+    const t = await cli(['train', '--sasrec', '--data', DATA, '--out', out, '--epochs', '2', '--config', cfg]);
+    expect(t.code).toBe(0);
+    const result = JSON.parse(await readFile(join(out, 'result.json'), 'utf8'));
+    const recs = join(dir, 'sasrec-recs.jsonl');
+    const e = await cli(['eval', '--model', out, '--json', '--dump-recs', recs]);
+    expect(e.code).toBe(0);
+    const r = JSON.parse(e.out);
+    for (const k of ['recall@10', 'ndcg@10', 'recall@20']) expect(r.metrics[k]).toBeCloseTo(result.test[k], 6);
+    const split = await loadSplit(DATA);
+    const catalogue = new Set(split.items.map((i) => i.id));
+    const lines = (await readFile(recs, 'utf8')).trim().split('\n');
+    expect(lines.length).toBe(split.test.length);
+    for (const l of lines) for (const item of JSON.parse(l).items) expect(catalogue.has(item)).toBe(true);
+    const bad = await cli(['eval', '--model', join(dir, 'nowhere')]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/not found/);
+  }, 60_000);
+});
