@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { initTf, tf } from '../../src/core/tf.js';
+import { initTf, tf, tidyData } from '../../src/core/tf.js';
 
 /** Loss and gradients of embedding -> matMul -> softmax cross-entropy, on the active backend. */
 function lossAndGrads(): { loss: number; grads: Float32Array[] } {
@@ -85,5 +85,15 @@ describe('wasm OneHot patch', () => {
       [1, 0, 0],
       [0, 1, 0],
     ]);
+  });
+});
+
+describe('tidyData', () => {
+  it('returns the values of the tensor built inside and leaves no tensor behind', async () => {
+    await initTf();
+    const before = tf.memory().numTensors;
+    const v = tidyData(() => tf.add(tf.tensor1d([1, 2, 3]), tf.scalar(1)));
+    expect(Array.from(v)).toEqual([2, 3, 4]);
+    expect(tf.memory().numTensors).toBe(before);
   });
 });
