@@ -64,7 +64,7 @@ const SPEC: ConfigSpec<HybridConfig> = {
   textDim: { kind: 'int', min: 1, max: 4096, doc: 'text+cid, rq-fused: TF-IDF + LSA text embedding dimension' },
   embeddings: {
     kind: 'string',
-    doc: 'text+cid, rq-fused: external item embeddings (.npy with embeddingIds, or .jsonl {id, embedding}) instead of TF-IDF',
+    doc: 'text+cid, rq-fused: "use" (the built-in Universal Sentence Encoder) or an embeddings file (.npy with embeddingIds, or .jsonl {id, embedding}) instead of TF-IDF',
   },
   embeddingIds: { kind: 'string', doc: 'for a .npy: file with one item id per row' },
   prefixClusters: { kind: 'int', min: 2, max: 65536, doc: 'text+cid: codes per semantic prefix level' },

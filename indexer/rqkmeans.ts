@@ -43,7 +43,7 @@ const SPEC: ConfigSpec<RqKmeansConfig> = {
   textDim: { kind: 'int', min: 2, max: 4096, doc: 'TF-IDF + LSA dimension of the text embeddings' },
   embeddings: {
     kind: 'string',
-    doc: 'external embeddings (.npy with embeddingIds, or .jsonl {id, embedding}); empty = TF-IDF text',
+    doc: 'item embeddings: empty = TF-IDF + LSA text, "use" = the built-in Universal Sentence Encoder, or a file (.npy with embeddingIds, or .jsonl {id, embedding})',
   },
   embeddingIds: { kind: 'string', doc: 'for a .npy: file with one item id per row' },
   collisions: COLLISIONS_FIELD,
@@ -68,7 +68,7 @@ export const rqkmeans: IndexingScheme<RqKmeansConfig> = {
   },
   async fit(input, c) {
     const startedAt = performance.now();
-    const vec = await itemVectors(input.items, c, input.rng);
+    const vec = await itemVectors(input.items, c, input.rng, input.log);
     const n = input.items.length;
     const sizes = new Array<number>(c.levels).fill(c.size);
     const fit = fitResidualKmeans(
@@ -116,7 +116,7 @@ export const rqkmeans: IndexingScheme<RqKmeansConfig> = {
     const q = await ResidualQuantizer.load(dir, 'rq_');
     return {
       encode: async (items) => {
-        const x = feats.embed(items);
+        const x = await feats.embed(items);
         const codes = q.encode(x, items.length);
         return items.map((_, i) => Array.from(codes.subarray(i * q.levels, (i + 1) * q.levels)));
       },

@@ -1,8 +1,9 @@
 /**
  * Item vectors for the quantisation schemes (rqkmeans, rqvae, letter): TF-IDF + LSA text embeddings
- * (indexer/features/text.ts) by default, or external embeddings (`.npy` + id list, or JSONL) that
- * users bring from Sentence-T5 or an LLM, as TIGER and LETTER do. Also saves/loads what is needed to
- * embed NEW items later (the text vectoriser; external embeddings cannot embed new text).
+ * (indexer/features/text.ts) by default, the built-in Universal Sentence Encoder (`embeddings: "use"`,
+ * indexer/features/use.ts), or external embeddings (`.npy` + id list, or JSONL) that users bring from
+ * Sentence-T5 or an LLM, as TIGER and LETTER do. Also saves/loads what is needed to embed NEW items
+ * later (the text vectoriser, or the encoder's name; external embeddings cannot embed new text).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,12 +13,19 @@ import type { Rng } from '../../src/core/rng.js';
 import type { Item } from '../../src/core/types.js';
 import { alignEmbeddings, readJsonlEmbeddings, readNpyEmbeddings } from '../features/external.js';
 import { TextVectorizer } from '../features/text.js';
+import { commonCategories, USE_DIM, useEmbed } from '../features/use.js';
+
+/** The `embeddings` value that selects the built-in Universal Sentence Encoder. */
+export const USE = 'use';
 
 /** Where the item vectors come from. */
 export interface FeatureConfig {
   /** TF-IDF + LSA output dimension (used when `embeddings` is empty). */
   textDim: number;
-  /** Path of external embeddings (`.npy` with `embeddingIds`, or `.jsonl` lines {id, embedding}); empty = TF-IDF text. */
+  /**
+   * Empty = TF-IDF + LSA text; `use` = the built-in Universal Sentence Encoder; otherwise the path of
+   * external embeddings (`.npy` with `embeddingIds`, or `.jsonl` lines {id, embedding}).
+   */
   embeddings: string;
   /** For a `.npy`: file with one item id per line, in row order. */
   embeddingIds: string;
@@ -28,13 +36,25 @@ export interface ItemVectors {
   /** [items, dim] float32. */
   data: Float32Array;
   dim: number;
-  source: 'tfidf' | 'external';
+  source: 'tfidf' | 'use' | 'external';
   /** The fitted text vectoriser (tfidf only). */
   vectorizer?: TextVectorizer;
+  /** Categories left out of every item's text (use only; needed to embed new items the same way). */
+  commonCategories?: string[];
 }
 
 /** Builds the item vectors described by `c`. */
-export async function itemVectors(items: readonly Item[], c: FeatureConfig, rng: Rng): Promise<ItemVectors> {
+export async function itemVectors(
+  items: readonly Item[],
+  c: FeatureConfig,
+  rng: Rng,
+  log?: (line: string) => void,
+): Promise<ItemVectors> {
+  if (c.embeddings === USE) {
+    const common = commonCategories(items);
+    const data = await useEmbed(items, { common, ...(log ? { log } : {}) });
+    return { data, dim: USE_DIM, source: 'use', commonCategories: [...common] };
+  }
   if (c.embeddings === '') {
     const vectorizer = TextVectorizer.fit(items, { dim: c.textDim }, rng);
     return { data: vectorizer.embed(items), dim: vectorizer.dim, source: 'tfidf', vectorizer };
@@ -59,8 +79,10 @@ export async function itemVectors(items: readonly Item[], c: FeatureConfig, rng:
 /** Config problems of the feature fields (for a scheme's cross-field check). */
 export function featureProblems(c: FeatureConfig): string[] {
   const p: string[] = [];
-  if (c.embeddings !== '' && !/\.(npy|jsonl)$/.test(c.embeddings))
-    p.push(`embeddings must end in .npy or .jsonl, got "${c.embeddings}"`);
+  if (c.embeddings !== '' && c.embeddings !== USE && !/\.(npy|jsonl)$/.test(c.embeddings))
+    p.push(
+      `embeddings must be "" (TF-IDF), "use" (Universal Sentence Encoder) or a .npy / .jsonl path, got "${c.embeddings}"`,
+    );
   if (c.embeddings.endsWith('.npy') && c.embeddingIds === '')
     p.push('embeddings is a .npy file: embeddingIds (one item id per line) is required');
   return p;
@@ -68,7 +90,11 @@ export function featureProblems(c: FeatureConfig): string[] {
 
 /** Writes `features.json` (+ the vectoriser under `text/`) into an index artifact directory. */
 export async function saveFeatures(dir: string, v: ItemVectors): Promise<void> {
-  await writeJson(join(dir, 'features.json'), { source: v.source, dim: v.dim });
+  await writeJson(join(dir, 'features.json'), {
+    source: v.source,
+    dim: v.dim,
+    ...(v.commonCategories ? { commonCategories: v.commonCategories } : {}),
+  });
   if (v.vectorizer) await v.vectorizer.save(join(dir, 'text'));
 }
 
@@ -78,19 +104,26 @@ export async function saveFeatures(dir: string, v: ItemVectors): Promise<void> {
  */
 export async function loadFeatureEncoder(
   dir: string,
-): Promise<{ dim: number; embed: (items: readonly Item[]) => Float32Array }> {
-  const meta = await readJson<{ source: string; dim: number }>(join(dir, 'features.json'), 'feature description');
+): Promise<{ dim: number; embed: (items: readonly Item[]) => Promise<Float32Array> }> {
+  const meta = await readJson<{ source: string; dim: number; commonCategories?: unknown }>(
+    join(dir, 'features.json'),
+    'feature description',
+  );
   if (meta?.source === 'tfidf' && existsSync(join(dir, 'text'))) {
     const v = await TextVectorizer.load(join(dir, 'text'));
-    return { dim: v.dim, embed: (items) => v.embed(items) };
+    return { dim: v.dim, embed: async (items) => v.embed(items) };
+  }
+  if (meta?.source === 'use') {
+    const common = new Set(Array.isArray(meta.commonCategories) ? meta.commonCategories.map(String) : []);
+    return { dim: USE_DIM, embed: (items) => useEmbed(items, { common }) };
   }
   if (meta?.source === 'external') {
     return {
       dim: meta.dim,
-      embed: () => {
+      embed: async () => {
         throw new SemidError(
           'SEMID_ERR_BAD_INPUT',
-          `the index at ${dir} was built on external embeddings, so it cannot embed new items from their text; rebuild it with TF-IDF features (embeddings: "") to encode new items`,
+          `the index at ${dir} was built on external embeddings, so it cannot embed new items from their text; rebuild it with TF-IDF features (embeddings: "") or the built-in encoder (embeddings: "use") to encode new items`,
         );
       },
     };

@@ -51,7 +51,7 @@ export const RQVAE_SPEC_BASE: ConfigSpec<RqVaeSchemeConfig> = {
   textDim: { kind: 'int', min: 2, max: 4096, doc: 'TF-IDF + LSA dimension of the text embeddings' },
   embeddings: {
     kind: 'string',
-    doc: 'external embeddings (.npy with embeddingIds, or .jsonl {id, embedding}); empty = TF-IDF text',
+    doc: 'item embeddings: empty = TF-IDF + LSA text, "use" = the built-in Universal Sentence Encoder, or a file (.npy with embeddingIds, or .jsonl {id, embedding})',
   },
   embeddingIds: { kind: 'string', doc: 'for a .npy: file with one item id per row' },
   collisions: { kind: 'enum', values: ['dedup-level', 'sinkhorn', 'report'], doc: 'collision handling' },
@@ -107,7 +107,7 @@ export async function fitRqVaeScheme(
   const startedAt = performance.now();
   const n = input.items.length;
   if (n < 2) throw new SemidError('SEMID_ERR_BAD_INPUT', `an RQ-VAE index needs at least 2 items, got ${n}`);
-  const vec = await itemVectors(input.items, c, input.rng);
+  const vec = await itemVectors(input.items, c, input.rng, input.log);
   const letter = opts.letter ? await opts.letter() : undefined;
   const trained = await trainRqVae(vec.data, n, vec.dim, trainConfig(c, opts.sinkhorn), input.rng, {
     ...(letter ? { letter } : {}),
@@ -151,7 +151,7 @@ export async function loadRqVaeItemEncoder(dir: string): Promise<ItemEncoder> {
   const L = enc.levelSizes.length;
   return {
     encode: async (items: readonly Item[]) => {
-      const codes = enc.encode(feats.embed(items), items.length);
+      const codes = enc.encode(await feats.embed(items), items.length);
       return items.map((_, i) => Array.from(codes.subarray(i * L, (i + 1) * L)));
     },
   };
