@@ -285,9 +285,9 @@ export const indexEncode: Command = {
 export const indexEmbed: Command = {
   name: 'index embed',
   summary:
-    'write item text embeddings (ONNX text encoder, or TF-IDF + LSA) as .npy + id list, for any scheme\'s "embeddings" option',
+    'write item text embeddings (Universal Sentence Encoder, an ONNX text encoder, or TF-IDF + LSA) as .npy + id list, for any scheme\'s "embeddings" option',
   usage:
-    'semid index embed --data <dir|synthetic> --out <file.npy> [--onnx model.onnx --vocab vocab.txt] [--dim n] [--seed n]',
+    'semid index embed --data <dir|synthetic> --out <file.npy> [--use | --onnx model.onnx --vocab vocab.txt] [--dim n] [--seed n]',
   options: {
     data: { type: 'string', description: 'dataset directory or synthetic spec' },
     out: { type: 'string', description: 'output .npy file; the item ids go to <out>.ids.txt' },
@@ -296,6 +296,10 @@ export const indexEmbed: Command = {
       description: 'ONNX text encoder (input_ids [, attention_mask] -> token states [batch, T, d])',
     },
     vocab: { type: 'string', description: 'WordPiece vocab.txt of the ONNX encoder' },
+    use: {
+      type: 'boolean',
+      description: 'the built-in Universal Sentence Encoder (512-d, what embeddings: "use" computes inside a build)',
+    },
     'max-length': { type: 'string', description: 'ONNX: tokens per text', default: '128' },
     dim: { type: 'string', description: 'TF-IDF + LSA dimension (without --onnx)', default: '64' },
     seed: { type: 'string', description: 'random seed of the SVD', default: '42' },
@@ -307,7 +311,14 @@ export const indexEmbed: Command = {
     const onnx = str(args, 'onnx');
     let data: Float32Array;
     let dim: number;
-    if (onnx !== undefined) {
+    if (args.values.use === true && onnx !== undefined) {
+      throw new SemidError('SEMID_ERR_BAD_INPUT', 'semid index embed: give either --use or --onnx, not both');
+    }
+    if (args.values.use === true) {
+      const { USE_DIM, useEmbed } = await import('../../indexer/features/use.js');
+      data = await useEmbed(split.items, { log });
+      dim = USE_DIM;
+    } else if (onnx !== undefined) {
       const enc = await OnnxTextEncoder.load({
         model: onnx,
         vocab: req(args, 'vocab', 'index embed (with --onnx)'),

@@ -146,6 +146,37 @@ describe('semid index', () => {
     expect(JSON.parse(out)).toMatchObject({ items: 120, collisionsAfter: 0 });
   });
 
+  it('index embed --use writes 512-d unit rows that a build takes as its embeddings', async () => {
+    const npy = join(dir, 'emb', 'use.npy');
+    expect(await run(['index', 'embed', '--data', DATA, '--out', npy, '--use'])).toBe(0);
+    const arr = parseNpy(readFileSync(npy));
+    expect([arr.rows, arr.cols]).toEqual([120, 512]);
+    let norm = 0;
+    for (let k = 0; k < 512; k++) norm += (arr.data[k] as number) ** 2;
+    expect(norm).toBeCloseTo(1, 4);
+    const cfg = join(dir, 'rk.json');
+    writeFileSync(cfg, JSON.stringify({ embeddings: npy, embeddingIds: `${npy}.ids.txt`, size: 8 }));
+    out = '';
+    expect(
+      await run([
+        'index',
+        'build',
+        '--scheme',
+        'rqkmeans',
+        '--config',
+        cfg,
+        '--data',
+        DATA,
+        '--out',
+        join(dir, 'rk'),
+        '--json',
+      ]),
+    ).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({ items: 120, collisionsAfter: 0 });
+    expect(await run(['index', 'embed', '--data', DATA, '--out', npy, '--use', '--onnx', 'x.onnx'])).toBe(2);
+    expect(err).toMatch(/either --use or --onnx/);
+  }, 60_000);
+
   it('fails with a coded error for bad input', async () => {
     expect(await run(['index', 'build', '--scheme', 'nope', '--data', DATA, '--out', join(dir, 'x')])).toBe(2);
     expect(err).toMatch(/SEMID_ERR_UNKNOWN_SCHEME.*valid schemes: random/);
