@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import {
   type ManifestBase,
   manifestHead,
-  readF32,
   readJson,
   readManifest,
   writeDirAtomic,
@@ -22,6 +21,7 @@ import { SemidError } from '../src/core/errors.js';
 import { createRng, type Rng } from '../src/core/rng.js';
 import { type Tensor, tf, tidyData } from '../src/core/tf.js';
 import type { ItemId } from '../src/core/types.js';
+import { type ParamEntry, readWeights } from './io.js';
 import { attention, dropout, embedSum, layerNorm, linear, NEG, softmaxCrossEntropy } from './ops.js';
 import { AdamW } from './optim.js';
 import { INIT_STD, type ParamSpec } from './transformer.js';
@@ -473,21 +473,13 @@ export async function loadSasrec(dir: string): Promise<{ model: Sasrec; manifest
   if (!Array.isArray(items))
     throw new SemidError('SEMID_ERR_ARTIFACT_CORRUPT', `${dir}/items.json is not a list of item ids`);
   const model = new Sasrec(items, resolveSasrecConfig(m.config as Partial<SasrecConfig>));
-  const values = new Map<string, Float32Array>();
-  for (const p of m.params as { name: string; shape: number[]; file: string }[]) {
-    const expected = model.specs.find((s) => s.name === p.name);
-    if (!expected || expected.shape.join('x') !== p.shape.join('x')) {
-      model.dispose();
-      throw new SemidError('SEMID_ERR_ARTIFACT_CORRUPT', `${dir}: weight ${p.name} does not match the model's config`);
-    }
-    values.set(
-      p.name,
-      await readF32(
-        join(dir, p.file),
-        p.shape.reduce((a, b) => a * b, 1),
-      ),
-    );
+  const params = m.params as ParamEntry[];
+  const bad = params.find((p) => model.specs.find((s) => s.name === p.name)?.shape.join('x') !== p.shape?.join('x'));
+  if (bad) {
+    model.dispose();
+    throw new SemidError('SEMID_ERR_ARTIFACT_CORRUPT', `${dir}: weight ${bad.name} does not match the model's config`);
   }
+  const values = await readWeights(dir, params);
   const missing = model.specs.filter((s) => !values.has(s.name)).map((s) => s.name);
   if (missing.length > 0) {
     model.dispose();
