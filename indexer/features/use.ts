@@ -9,6 +9,7 @@
  * out. The encoder is fixed (nothing is fitted), so new items are embedded exactly like the catalogue.
  */
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { SemidError } from '../../src/core/errors.js';
 import type { Item } from '../../src/core/types.js';
@@ -145,7 +146,11 @@ export async function useEmbed(
   const bs = opts.batchSize ?? 256;
   const t0 = performance.now();
   let done = 0;
-  await embedInWorker(texts, bs, (start, rows, dim, data) => {
+  // one worker per core (the encoder runs on one thread), each on a contiguous share of the texts
+  const workers = Math.max(1, Math.min(availableParallelism(), Math.ceil(texts.length / (4 * bs)), 4));
+  const share = Math.ceil(texts.length / workers);
+  const shares = Array.from({ length: workers }, (_, w) => w * share).filter((from) => from < texts.length);
+  const onBatch = (from: number) => (start: number, rows: number, dim: number, data: Float32Array) => {
     if (dim !== USE_DIM) {
       throw new SemidError('SEMID_ERR_INTERNAL', `the sentence encoder returned ${dim} values, expected ${USE_DIM}`);
     }
@@ -153,14 +158,16 @@ export async function useEmbed(
       let n = 0;
       for (let k = 0; k < USE_DIM; k++) n += (data[j * USE_DIM + k] as number) ** 2;
       const sc = n > 0 ? 1 / Math.sqrt(n) : 0;
-      const o = (start + j) * USE_DIM;
+      const o = (from + start + j) * USE_DIM;
       for (let k = 0; k < USE_DIM; k++) out[o + k] = (data[j * USE_DIM + k] as number) * sc;
     }
+    const before = done;
     done += rows;
-    if (opts.log && (start / bs) % 10 === 9) {
+    if (opts.log && Math.floor(done / (10 * bs)) > Math.floor(before / (10 * bs))) {
       opts.log(`use: ${done}/${texts.length} items embedded (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
     }
-  });
+  };
+  await Promise.all(shares.map((from) => embedInWorker(texts.slice(from, from + share), bs, onBatch(from))));
   if (done !== texts.length) {
     throw new SemidError('SEMID_ERR_INTERNAL', `the sentence encoder embedded ${done} of ${texts.length} texts`);
   }

@@ -47,6 +47,16 @@ describe('useEmbed', () => {
     expect(dot(row(0), row(1))).toBeGreaterThan(dot(row(0), row(2)) + 0.2);
   }, 60_000);
 
+  it('gives the same rows whatever the batch size and the number of workers sharing the texts', async () => {
+    const items = tinySplit().items.slice(0, 40);
+    const one = await useEmbed(items, { batchSize: 64 }); // one worker, one batch
+    const many = await useEmbed(items, { batchSize: 3 }); // several workers (one per core), many batches
+    expect(many.length).toBe(one.length);
+    let worst = 0;
+    for (let k = 0; k < one.length; k++) worst = Math.max(worst, Math.abs((one[k] as number) - (many[k] as number)));
+    expect(worst).toBeLessThan(1e-4);
+  }, 60_000);
+
   it('an rqkmeans index on it encodes its own items back to their codes (new-item path)', async () => {
     dir = await mkdtemp(join(tmpdir(), 'semid-use-'));
     const split = tinySplit();
