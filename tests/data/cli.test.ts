@@ -1,33 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { run } from '../../src/cli/main.js';
+import { describe, expect, it } from 'vitest';
 import { generateSynthetic, loadDataset } from '../../src/core/data/index.js';
+import { cli as runCli } from '../helpers/cli.js';
 import { fixtureDir, lines, tempPath } from './fixtures.js';
 
-/** Runs the CLI, capturing stdout and stderr. */
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
-    out += String(s);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
-    err += String(s);
-    return true;
-  });
-  try {
-    const code = await run(argv);
-    return { code, out, err };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
-
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+/** Runs the CLI in-process (tests/helpers/cli.ts), capturing stdout and stderr. */
+const cli = (...argv: string[]) => runCli(argv);
 
 const ITEMS = lines('{"id": "a", "title": "A"}', '{"id": "b"}', '{"id": "c"}');
 const INTER = lines('user,item,timestamp', 'u1,a,1', 'u1,b,2', 'u1,c,3', 'u2,a,1', 'u2,c,2', 'u2,b,3', 'u2,zz,4');
