@@ -92,11 +92,15 @@ function packagePaths(): { embeddings: string; weights: string } {
   }
 }
 
-/** Runs the encoder over `texts` in a worker; `onBatch` receives raw rows as they come. */
+/**
+ * Runs the encoder over `texts` in a worker; `onBatch` receives raw rows as they come. Aborting `signal`
+ * stops the worker (used when another worker sharing the job failed).
+ */
 function embedInWorker(
   texts: readonly string[],
   batchSize: number,
   onBatch: (start: number, rows: number, dim: number, data: Float32Array) => void,
+  signal: AbortSignal,
 ): Promise<void> {
   const worker = new Worker(WORKER, { eval: true, workerData: { ...packagePaths(), texts, batchSize } });
   return new Promise<void>((resolve, reject) => {
@@ -104,10 +108,13 @@ function embedInWorker(
     const finish = (e?: Error) => {
       if (settled) return;
       settled = true;
+      signal.removeEventListener('abort', onAbort);
       void worker.terminate();
       if (e) reject(e);
       else resolve();
     };
+    const onAbort = () => finish(new SemidError('SEMID_ERR_INTERNAL', 'the sentence encoder was stopped'));
+    signal.addEventListener('abort', onAbort);
     worker.on(
       'message',
       (m: { type: string; start: number; rows: number; dim: number; data: Float32Array; message: string }) => {
@@ -167,7 +174,15 @@ export async function useEmbed(
       opts.log(`use: ${done}/${texts.length} items embedded (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
     }
   };
-  await Promise.all(shares.map((from) => embedInWorker(texts.slice(from, from + share), bs, onBatch(from))));
+  const stop = new AbortController();
+  await Promise.all(
+    shares.map((from) =>
+      embedInWorker(texts.slice(from, from + share), bs, onBatch(from), stop.signal).catch((e) => {
+        stop.abort(); // the other workers' results are no use without this share
+        throw e;
+      }),
+    ),
+  );
   if (done !== texts.length) {
     throw new SemidError('SEMID_ERR_INTERNAL', `the sentence encoder embedded ${done} of ${texts.length} texts`);
   }
