@@ -3,7 +3,7 @@
  * Recall/NDCG@{5,10,20}, coverage, head/tail slices and, on request, the invalid-code rate.
  */
 import { existsSync } from 'node:fs';
-import type { ManifestBase } from '../core/artifact.js';
+import { type ManifestBase, readManifest } from '../core/artifact.js';
 import { datasetFingerprint, loadSplit } from '../core/data/index.js';
 import { SemidError } from '../core/errors.js';
 import type { SplitData } from '../core/types.js';
@@ -92,7 +92,6 @@ async function runModel(modelDir: string, which: 'valid' | 'test', args: ParsedA
   if (!(RUNTIMES as readonly string[]).includes(runtime)) {
     throw new SemidError('SEMID_ERR_BAD_INPUT', `--runtime must be one of ${RUNTIMES.join(', ')}, got "${runtime}"`);
   }
-  const { readManifest } = await import('../core/artifact.js');
   const kind = await readManifest<ManifestBase & { model?: unknown }>(modelDir, 'model');
   if (kind.model === 'sasrec') return runSasrecModel(modelDir, which, args);
   const { readModelManifest } = await import('../../models/io.js');
@@ -146,6 +145,14 @@ async function runModel(modelDir: string, which: 'valid' | 'test', args: ParsedA
 
 /** Evaluates a SASRec artifact (from `semid train --sasrec`) by full ranking, like the baselines. */
 async function runSasrecModel(modelDir: string, which: 'valid' | 'test', args: ParsedArgs) {
+  for (const flag of ['index', 'invalid-rate'] as const) {
+    if (args.values[flag] !== undefined) {
+      throw new SemidError(
+        'SEMID_ERR_BAD_INPUT',
+        `--${flag} does not apply to ${modelDir}: it is a SASRec model (item ids, no index, no codes to decode)`,
+      );
+    }
+  }
   const { loadSasrec } = await import('../../models/sasrec.js');
   const { initTf } = await import('../core/tf.js');
   await initTf();

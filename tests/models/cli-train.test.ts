@@ -91,6 +91,9 @@ describe('semid train --sasrec, then semid eval on its artifact', () => {
     const lines = (await readFile(recs, 'utf8')).trim().split('\n');
     expect(lines.length).toBe(split.test.length);
     for (const l of lines) for (const item of JSON.parse(l).items) expect(catalogue.has(item)).toBe(true);
+    const noCodes = await cli(['eval', '--model', out, '--invalid-rate']);
+    expect(noCodes.code).not.toBe(0);
+    expect(noCodes.err).toMatch(/--invalid-rate does not apply.*SASRec/);
     const bad = await cli(['eval', '--model', join(dir, 'nowhere')]);
     expect(bad.code).not.toBe(0);
     expect(bad.err).toMatch(/not found/);
