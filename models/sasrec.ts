@@ -473,18 +473,24 @@ export async function loadSasrec(dir: string): Promise<{ model: Sasrec; manifest
   if (!Array.isArray(items))
     throw new SemidError('SEMID_ERR_ARTIFACT_CORRUPT', `${dir}/items.json is not a list of item ids`);
   const model = new Sasrec(items, resolveSasrecConfig(m.config as Partial<SasrecConfig>));
-  const params = m.params as ParamEntry[];
-  const bad = params.find((p) => model.specs.find((s) => s.name === p.name)?.shape.join('x') !== p.shape?.join('x'));
-  if (bad) {
+  try {
+    const params = m.params as ParamEntry[];
+    const bad = params.find((p) => model.specs.find((s) => s.name === p.name)?.shape.join('x') !== p.shape?.join('x'));
+    if (bad) {
+      throw new SemidError(
+        'SEMID_ERR_ARTIFACT_CORRUPT',
+        `${dir}: weight ${bad.name} does not match the model's config`,
+      );
+    }
+    const values = await readWeights(dir, params);
+    const missing = model.specs.filter((s) => !values.has(s.name)).map((s) => s.name);
+    if (missing.length > 0) {
+      throw new SemidError('SEMID_ERR_ARTIFACT_CORRUPT', `${dir}: weights missing: ${missing.join(', ')}`);
+    }
+    model.assign(values);
+  } catch (e) {
     model.dispose();
-    throw new SemidError('SEMID_ERR_ARTIFACT_CORRUPT', `${dir}: weight ${bad.name} does not match the model's config`);
+    throw e;
   }
-  const values = await readWeights(dir, params);
-  const missing = model.specs.filter((s) => !values.has(s.name)).map((s) => s.name);
-  if (missing.length > 0) {
-    model.dispose();
-    throw new SemidError('SEMID_ERR_ARTIFACT_CORRUPT', `${dir}: weights missing: ${missing.join(', ')}`);
-  }
-  model.assign(values);
   return { model, manifest: m as unknown as Record<string, unknown> };
 }
