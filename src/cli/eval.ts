@@ -8,7 +8,7 @@ import { datasetFingerprint, loadSplit } from '../core/data/index.js';
 import { SemidError } from '../core/errors.js';
 import type { SplitData } from '../core/types.js';
 import { mostPopular } from '../eval/baselines.js';
-import { type EvalResult, evaluate, evaluateRanker } from '../eval/evaluate.js';
+import { type EvalResult, evaluate, evaluateRanker, type ItemRanker } from '../eval/evaluate.js';
 import { type Command, int, log, type ParsedArgs, str } from './command.js';
 import { openModel } from './models.js';
 
@@ -67,21 +67,47 @@ export function formatResult(title: string, r: EvalResult): string {
   return lines.join('\n');
 }
 
+/** The dataset to evaluate a model on: --data, else the one its manifest records (`training.data`). */
+function modelData(args: ParsedArgs, modelDir: string, training: { data?: unknown } | undefined): string {
+  const trainedOn = training?.data;
+  const data = str(args, 'data') ?? (typeof trainedOn === 'string' ? trainedOn : undefined);
+  if (data === undefined) {
+    throw new SemidError(
+      'SEMID_ERR_BAD_INPUT',
+      `model ${modelDir} does not record its dataset; pass --data <dir|spec>`,
+    );
+  }
+  return data;
+}
+
+/** Full-ranking evaluation of an ID-based ranker (a baseline or SASRec) with the command's flags. */
+function evalRanker(
+  ranker: ItemRanker,
+  split: SplitData,
+  which: 'valid' | 'test',
+  args: ParsedArgs,
+  progress: string,
+  maxHistory?: number,
+) {
+  return evaluateRanker({
+    ranker,
+    examples: split[which],
+    ks: parseKs(str(args, 'ks')),
+    ...(maxHistory !== undefined ? { maxHistory } : {}),
+    batchSize: int(args, 'batch', 256),
+    excludeHistory: args.values['exclude-history'] === true,
+    trainSequences: split.trainSequences,
+    dumpRecs: str(args, 'dump-recs'),
+    progress,
+  });
+}
+
 async function runBaseline(name: BaselineName, split: SplitData, which: 'valid' | 'test', args: ParsedArgs) {
   const ranker = mostPopular(
     split.items.map((i) => i.id),
     split.trainSequences,
   );
-  return evaluateRanker({
-    ranker,
-    examples: split[which],
-    ks: parseKs(str(args, 'ks')),
-    batchSize: int(args, 'batch', 256),
-    excludeHistory: args.values['exclude-history'] === true,
-    trainSequences: split.trainSequences,
-    dumpRecs: str(args, 'dump-recs'),
-    progress: `eval ${name}`,
-  });
+  return evalRanker(ranker, split, which, args, `eval ${name}`);
 }
 
 /** Runtimes a model can be evaluated with. */
@@ -103,14 +129,7 @@ async function runModel(modelDir: string, which: 'valid' | 'test', args: ParsedA
       `the index of model ${modelDir} ${indexDir === undefined ? 'is not recorded in its manifest' : `was not found at ${indexDir}`}; pass --index <dir>`,
     );
   }
-  const trainedOn = manifest.training?.data;
-  const data = str(args, 'data') ?? (typeof trainedOn === 'string' ? trainedOn : undefined);
-  if (data === undefined) {
-    throw new SemidError(
-      'SEMID_ERR_BAD_INPUT',
-      `model ${modelDir} does not record its dataset; pass --data <dir|spec>`,
-    );
-  }
+  const data = modelData(args, modelDir, manifest.training);
   log(`[eval] loading ${data} and the index ${indexDir}`);
   const { loadIndex } = await import('../../indexer/artifact.js');
   const [split, index] = await Promise.all([loadSplit(data), loadIndex(indexDir, { encoder: false })]);
@@ -158,27 +177,10 @@ async function runSasrecModel(modelDir: string, which: 'valid' | 'test', args: P
   await initTf();
   const { model, manifest } = await loadSasrec(modelDir);
   try {
-    const trainedOn = (manifest.training as { data?: unknown } | undefined)?.data;
-    const data = str(args, 'data') ?? (typeof trainedOn === 'string' ? trainedOn : undefined);
-    if (data === undefined) {
-      throw new SemidError(
-        'SEMID_ERR_BAD_INPUT',
-        `model ${modelDir} does not record its dataset; pass --data <dir|spec>`,
-      );
-    }
+    const data = modelData(args, modelDir, manifest.training as { data?: unknown } | undefined);
     log(`[eval] loading ${data}`);
     const split = await loadSplit(data, { maxHistory: model.config.maxLen });
-    const result = await evaluateRanker({
-      ranker: model,
-      examples: split[which],
-      ks: parseKs(str(args, 'ks')),
-      maxHistory: model.config.maxLen,
-      batchSize: int(args, 'batch', 256),
-      excludeHistory: args.values['exclude-history'] === true,
-      trainSequences: split.trainSequences,
-      dumpRecs: str(args, 'dump-recs'),
-      progress: 'eval sasrec',
-    });
+    const result = await evalRanker(model, split, which, args, 'eval sasrec', model.config.maxLen);
     return { split, result, extra: { model: modelDir, runtime: 'tfjs', baseline: 'sasrec' } };
   } finally {
     model.dispose();

@@ -27,6 +27,15 @@ beforeEach(() => {
 });
 afterEach(() => vi.restoreAllMocks());
 
+/** `semid index build --scheme <scheme> --config <cfg> --json` succeeds with a bijective index. */
+async function expectBuilds(scheme: string, cfg: string, outDir: string): Promise<void> {
+  out = '';
+  expect(
+    await run(['index', 'build', '--scheme', scheme, '--config', cfg, '--data', DATA, '--out', outDir, '--json']),
+  ).toBe(0);
+  expect(JSON.parse(out)).toMatchObject({ items: 120, collisionsAfter: 0 });
+}
+
 describe('semid index', () => {
   it('builds, inspects and encodes new items with a text scheme', async () => {
     const idx = join(dir, 'kw');
@@ -127,23 +136,7 @@ describe('semid index', () => {
       cfg,
       JSON.stringify({ variant: 'text+cid', embeddings: npy, embeddingIds: `${npy}.ids.txt`, prefixClusters: 4 }),
     );
-    out = '';
-    expect(
-      await run([
-        'index',
-        'build',
-        '--scheme',
-        'hybrid',
-        '--config',
-        cfg,
-        '--data',
-        DATA,
-        '--out',
-        join(dir, 'hy'),
-        '--json',
-      ]),
-    ).toBe(0);
-    expect(JSON.parse(out)).toMatchObject({ items: 120, collisionsAfter: 0 });
+    await expectBuilds('hybrid', cfg, join(dir, 'hy'));
   });
 
   it('index embed --use writes 512-d unit rows that a build takes as its embeddings', async () => {
@@ -156,23 +149,7 @@ describe('semid index', () => {
     expect(norm).toBeCloseTo(1, 4);
     const cfg = join(dir, 'rk.json');
     writeFileSync(cfg, JSON.stringify({ embeddings: npy, embeddingIds: `${npy}.ids.txt`, size: 8 }));
-    out = '';
-    expect(
-      await run([
-        'index',
-        'build',
-        '--scheme',
-        'rqkmeans',
-        '--config',
-        cfg,
-        '--data',
-        DATA,
-        '--out',
-        join(dir, 'rk'),
-        '--json',
-      ]),
-    ).toBe(0);
-    expect(JSON.parse(out)).toMatchObject({ items: 120, collisionsAfter: 0 });
+    await expectBuilds('rqkmeans', cfg, join(dir, 'rk'));
     expect(await run(['index', 'embed', '--data', DATA, '--out', npy, '--use', '--onnx', 'x.onnx'])).toBe(2);
     expect(err).toMatch(/either --use or --onnx/);
   }, 60_000);
