@@ -7,6 +7,10 @@
  *   Positions count from BOS (0) on; level ids are the token's level, `levels` (L) for BOS.
  * encoder-decoder: encoder rows are [BOS, history tokens] left-padded, positions count back from the
  *   last token (0 = most recent); decoder input [BOS, c0 .. c(L-2)], targets [c0 .. c(L-1)].
+ * item-level: one row per window of items w1..wm, t slots [BOS, padding..., w1 .. w(m-1)]: slot 0 is
+ *   the start (position 0), item slots take positions 1, 2, ...; padding slots sit between the start
+ *   and the items (they look like the start and are masked out as attention keys). Every real slot's
+ *   target is the next item's code (slot 0: w1).
  */
 import { BOS, PAD, type TokenLayout } from '../src/core/codes.js';
 import type { Code } from '../src/core/types.js';
@@ -54,12 +58,42 @@ export interface EncDecBatch {
   decTargets: Int32Array;
 }
 
-/** Either batch kind. */
-export type TrainBatch = DecoderBatch | EncDecBatch;
+/** An item-level training batch: one slot per history item, each slot's target the next item's code. */
+export interface ItemBatch {
+  kind: 'item';
+  b: number;
+  /** Slots per row (the start slot plus items). */
+  t: number;
+  /** Code levels. */
+  levels: number;
+  /**
+   * [b*t*levels] int32 input tokens of every slot, slot-major: an item slot holds its item's L tokens,
+   * the start and padding slots BOS followed by -1 (no term: see models/ops.ts embedSum).
+   */
+  slotTokens: Int32Array;
+  /** [b*t] int32 slot positions: 0 for the start and padding, 1.. for items. */
+  pos: Int32Array;
+  /** [b*t] int32 hashed code bucket of each item slot (`codeBucket`), -1 for the start, padding, or when off. */
+  bucket: Int32Array;
+  /** [b*t] float32: 1 for the start and item slots, 0 for padding (attention key mask). */
+  keep: Float32Array;
+  /** [b*t*levels] int32 tokens of the next item's code per slot (PAD where weights are 0). */
+  targets: Int32Array;
+  /** [b*t] float32: 1 for a slot with a target. */
+  weights: Float32Array;
+}
 
-/** Number of real targets in a batch (the loss normaliser). */
+/** Any batch kind. */
+export type TrainBatch = DecoderBatch | EncDecBatch | ItemBatch;
+
+/** Number of real targets (tokens) in a batch (the loss normaliser). */
 export function targetCount(b: TrainBatch): number {
   if (b.kind === 'encdec') return b.b * b.levels;
+  if (b.kind === 'item') {
+    let n = 0;
+    for (let i = 0; i < b.weights.length; i++) n += b.weights[i] as number;
+    return n * b.levels;
+  }
   let n = 0;
   for (let i = 0; i < b.weights.length; i++) n += b.weights[i] as number;
   return n;
@@ -113,6 +147,77 @@ export function decoderBatch(layout: TokenLayout, windows: readonly (readonly Co
     for (let j = 0; j < pad; j++) out.tokens[r * t + j] = PAD;
   }
   return out;
+}
+
+/**
+ * The hashed bucket of an item code (its tokens), as the item-level model and its ONNX export compute
+ * it: h = 0; h = (h * vocabSize + token) mod buckets for each token, coarse to fine. Codes that differ
+ * only in their last token never share a bucket (when that level is smaller than `buckets`).
+ */
+export function codeBucket(tokens: ArrayLike<number>, vocabSize: number, buckets: number): number {
+  let h = 0;
+  for (let i = 0; i < tokens.length; i++) h = (h * vocabSize + (tokens[i] as number)) % buckets;
+  return h;
+}
+
+/**
+ * Lays out histories (item codes, oldest first) as item slots [BOS, padding..., items], `t` slots per
+ * row (at least 1 + the longest history). Shared by training batches and decoding.
+ * @param buckets hashed code buckets (ModelConfig.codeBuckets); 0 leaves `bucket` at -1
+ */
+export function itemSlots(
+  layout: TokenLayout,
+  histories: readonly (readonly Code[])[],
+  buckets = 0,
+  t: number = 1 + Math.max(0, ...histories.map((h) => h.length)),
+): { t: number; slotTokens: Int32Array; pos: Int32Array; keep: Float32Array; bucket: Int32Array } {
+  const L = layout.levels;
+  const b = histories.length;
+  const slotTokens = new Int32Array(b * t * L).fill(-1);
+  const pos = new Int32Array(b * t);
+  const keep = new Float32Array(b * t);
+  const bucket = new Int32Array(b * t).fill(-1);
+  for (let r = 0; r < b; r++) {
+    const h = histories[r] as readonly Code[];
+    const pad = t - 1 - h.length;
+    for (let s = 0; s <= pad; s++) slotTokens[(r * t + s) * L] = BOS;
+    keep[r * t] = 1;
+    h.forEach((c, k) => {
+      const slot = r * t + 1 + pad + k;
+      for (let l = 0; l < L; l++) slotTokens[slot * L + l] = layout.token(l, c[l] as number);
+      pos[slot] = k + 1;
+      keep[slot] = 1;
+      if (buckets > 0)
+        bucket[slot] = codeBucket(slotTokens.subarray(slot * L, (slot + 1) * L), layout.vocabSize, buckets);
+    });
+  }
+  return { t, slotTokens, pos, keep, bucket };
+}
+
+/**
+ * Builds an item-level batch from windows (each a list of item codes, oldest first; at most
+ * maxHistory+1 items): the inputs are each window minus its last item, every slot's target the next item.
+ * @param buckets hashed code buckets (ModelConfig.codeBuckets, 0 = none)
+ */
+export function itemBatch(layout: TokenLayout, windows: readonly (readonly Code[])[], buckets = 0): ItemBatch {
+  const L = layout.levels;
+  const b = windows.length;
+  const inputs = windows.map((w) => w.slice(0, Math.max(0, w.length - 1)));
+  const slots = itemSlots(layout, inputs, buckets);
+  const t = slots.t;
+  const targets = new Int32Array(b * t * L);
+  const weights = new Float32Array(b * t);
+  windows.forEach((w, r) => {
+    if (w.length === 0) return;
+    const first = r * t + (t - w.length); // the start slot's target sits at the slot before the items
+    const put = (slot: number, c: Code) => {
+      weights[slot] = 1;
+      for (let l = 0; l < L; l++) targets[slot * L + l] = layout.token(l, c[l] as number);
+    };
+    put(r * t, w[0] as Code);
+    for (let k = 1; k < w.length; k++) put(first + k, w[k] as Code);
+  });
+  return { kind: 'item', b, levels: L, ...slots, targets, weights };
 }
 
 /** Builds an encoder-decoder batch from (history codes, target code) pairs. */
@@ -171,6 +276,21 @@ export function shardBatch<B extends TrainBatch>(batch: B, n: number): B[] {
 }
 
 function sliceRows<B extends TrainBatch>(batch: B, r0: number, r1: number): B {
+  if (batch.kind === 'item') {
+    const t = batch.t;
+    const s = <T extends Int32Array | Float32Array>(a: T, per: number) => a.slice(r0 * per, r1 * per) as T;
+    const L = batch.levels;
+    return {
+      ...batch,
+      b: r1 - r0,
+      slotTokens: s(batch.slotTokens, t * L),
+      pos: s(batch.pos, t),
+      bucket: s(batch.bucket, t),
+      keep: s(batch.keep, t),
+      targets: s(batch.targets, t * L),
+      weights: s(batch.weights, t),
+    };
+  }
   if (batch.kind === 'decoder') {
     const t = batch.t;
     const s = <T extends Int32Array | Float32Array>(a: T) => a.slice(r0 * t, r1 * t) as T;

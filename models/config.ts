@@ -5,12 +5,19 @@
  */
 import { SemidError } from '../src/core/errors.js';
 
-/** The two architectures behind one interface. */
-export type ModelArch = 'decoder' | 'encdec';
+/** The architectures behind one interface. */
+export type ModelArch = 'decoder' | 'encdec' | 'item';
+
+/** Every architecture, in the order the docs list them. */
+export const MODEL_ARCHS: readonly ModelArch[] = ['decoder', 'encdec', 'item'];
 
 /** Every hyper-parameter of the code transformer and its training. */
 export interface ModelConfig {
-  /** 'decoder' (default): causal over the flattened history codes, every position a target. 'encdec': TIGER. */
+  /**
+   * 'decoder' (default): causal over the flattened history codes, every position a target. 'encdec':
+   * TIGER. 'item': causal over one position per item (the sum of its code tokens' embeddings), each
+   * position predicting the next item's code through a small code head, level by level.
+   */
   arch: ModelArch;
   /** Width of every hidden state. Default 128. */
   dModel: number;
@@ -24,6 +31,13 @@ export interface ModelConfig {
   dropout: number;
   /** History items the model reads; longer histories keep the most recent. Default 20. */
   maxHistory: number;
+  /**
+   * Item-level only: hashed buckets of an extra input embedding per item code (0 = off, the default).
+   * A slot's embedding then also adds `code_emb[hash(code) mod codeBuckets]`, an item's own vector (as an
+   * item ID embedding, up to hash collisions) beside the sum of its shared code-token vectors. Use a
+   * prime a few times the catalogue size (e.g. 65521); an item never trained on reads another item's vector.
+   */
+  codeBuckets: number;
   /** Tie the output head to the token embedding (logits = h . E^T). Default false. */
   tiedHead: boolean;
   /** Peak learning rate of Adam. Default 2e-3. */
@@ -67,6 +81,7 @@ export const DEFAULT_MODEL_CONFIG: Readonly<ModelConfig> = Object.freeze({
   ffn: 256,
   dropout: 0.1,
   maxHistory: 20,
+  codeBuckets: 0,
   tiedHead: false,
   lr: 2e-3,
   batch: 64,
@@ -93,6 +108,7 @@ const INT_FIELDS = [
   'epochs',
   'warmup',
   'windowStride',
+  'codeBuckets',
   'evalEvery',
   'patience',
   'beamWidth',
@@ -113,15 +129,19 @@ export function resolveModelConfig(partial: Partial<ModelConfig> | Record<string
   const c = { ...DEFAULT_MODEL_CONFIG } as Record<string, unknown>;
   for (const [k, v] of Object.entries(p)) if (k in DEFAULT_MODEL_CONFIG && v !== undefined) c[k] = v;
   const cfg = c as unknown as ModelConfig;
-  const min0 = new Set(['warmup', 'seed', 'patience']);
+  const min0 = new Set(['warmup', 'seed', 'patience', 'codeBuckets']);
   for (const f of INT_FIELDS) {
     const v = cfg[f];
     const lo = min0.has(f) ? 0 : 1;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < lo)
       problems.push(`${f} must be an integer >= ${lo}, got ${JSON.stringify(v)}`);
   }
-  if (cfg.arch !== 'decoder' && cfg.arch !== 'encdec')
-    problems.push(`arch must be "decoder" or "encdec", got ${JSON.stringify(cfg.arch)}`);
+  if (!MODEL_ARCHS.includes(cfg.arch))
+    problems.push(
+      `arch must be one of ${MODEL_ARCHS.map((a) => `"${a}"`).join(', ')}, got ${JSON.stringify(cfg.arch)}`,
+    );
+  if (cfg.codeBuckets > 0 && cfg.arch !== 'item')
+    problems.push(`codeBuckets works with arch "item" only (arch is ${JSON.stringify(cfg.arch)}); set it to 0`);
   if (cfg.decay !== 'cosine' && cfg.decay !== 'none')
     problems.push(`decay must be "cosine" or "none", got ${JSON.stringify(cfg.decay)}`);
   if (typeof cfg.tiedHead !== 'boolean')

@@ -214,7 +214,7 @@ export function softmaxCrossEntropy(
  * gather kernel is ~10x slower than typed-array row copies for these shapes, and its gradient
  * (UnsortedSegmentSum) is a JS loop anyway. The gradient scatters rows back into each table.
  * @param tables k tensors [rows_k, d] float32
- * @param ids k Int32Arrays of the same length n, each id < rows_k
+ * @param ids k Int32Arrays of the same length n, each id < rows_k; -1 adds nothing (a missing term)
  * @returns [n, d] float32
  */
 export function embedSum(tables: Tensor[], ids: Int32Array[]): tf.Tensor2D {
@@ -229,6 +229,7 @@ export function embedSum(tables: Tensor[], ids: Int32Array[]): tf.Tensor2D {
       const idk = ids[k] as Int32Array;
       for (let i = 0; i < n; i++) {
         const r = idk[i] as number;
+        if (r === -1) continue;
         if (r < 0 || r >= rows) throw new Error(`embedding id ${r} outside [0, ${rows})`);
         const src = r * d;
         const dst = i * d;
@@ -244,6 +245,7 @@ export function embedSum(tables: Tensor[], ids: Int32Array[]): tf.Tensor2D {
           const acc = new Float32Array(rows * d);
           const idk = ids[k] as Int32Array;
           for (let i = 0; i < n; i++) {
+            if (idk[i] === -1) continue;
             const dst = (idk[i] as number) * d;
             const src = i * d;
             for (let j = 0; j < d; j++) acc[dst + j] = (acc[dst + j] as number) + (g[src + j] as number);

@@ -14,7 +14,7 @@ import type { CodeTable } from '../src/core/codes.js';
 import { SemidError } from '../src/core/errors.js';
 import { createRng, type Rng } from '../src/core/rng.js';
 import type { Code, SplitData } from '../src/core/types.js';
-import { decoderBatch, encDecBatch, type TrainBatch } from './batch.js';
+import { decoderBatch, encDecBatch, itemBatch, type TrainBatch, targetCount } from './batch.js';
 import { type ModelConfig, resolveModelConfig } from './config.js';
 import { saveModel } from './io.js';
 import { AdamW } from './optim.js';
@@ -160,12 +160,14 @@ function epochBatches(
     return out;
   };
   const L = layoutOf.layout.levels;
-  if (cfg.arch === 'decoder') {
+  if (cfg.arch === 'decoder' || cfg.arch === 'item') {
     const windows: Code[][] = [];
     for (const seq of data.trainSequences)
       windows.push(...userWindows(codesOf(seq), cfg.maxHistory, cfg.windowStride, rng));
     const groups = bucketBatches(windows, (w) => w.length, cfg.batch, rng);
-    const batches = groups.map((g) => decoderBatch(layoutOf.layout, g));
+    const batches = groups.map((g) =>
+      cfg.arch === 'item' ? itemBatch(layoutOf.layout, g, cfg.codeBuckets) : decoderBatch(layoutOf.layout, g),
+    );
     return { batches, tokens: windows.reduce((a, w) => a + w.length * L, 0), missing };
   }
   const examples: { history: Code[]; target: Code }[] = [];
@@ -320,7 +322,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
         step++;
         n++;
         lossSum += loss;
-        seen += batch.kind === 'decoder' ? batch.b * batch.t : batch.b * batch.levels;
+        seen += batch.kind === 'encdec' ? batch.b * batch.levels : targetCount(batch);
         const tps = seen / ((performance.now() - te) / 1000);
         opts.onStep?.({ epoch, step, stepsPerEpoch: batches.length, loss, tokensPerSecond: tps });
         if (opts.maxSteps !== undefined && step >= opts.maxSteps) {

@@ -6,7 +6,12 @@
  *  - 'encdec' (TIGER, Rajput et al. 2023): a bidirectional encoder reads [BOS, history tokens]; a
  *    causal decoder with cross-attention emits the next item's L tokens after BOS. Difference from the
  *    paper: ReLU FFN and learned absolute positions instead of T5 relative buckets.
- * Embedding = token + position + level (the position inside a code; BOS has level L).
+ *  - 'item': causal over one slot per item [start, item1, item2, ...] (a slot's embedding: the sum of
+ *    its code tokens' embeddings plus its position), so the stack runs on L times fewer positions. The
+ *    state s at a slot predicts the next item's code level by level through a small code head:
+ *    z = s + lvl_emb[l] + tok_emb[BOS] + sum_{j<l} tok_emb[c_j]; z += FFN(LN(z)); logits = head(LN(z)),
+ *    normalised over level l's tokens only.
+ * Embedding (decoder, encdec) = token + position + level (the position inside a code; BOS has level L).
  */
 import { BOS, TokenLayout } from '../src/core/codes.js';
 import { SemidError } from '../src/core/errors.js';
@@ -14,8 +19,8 @@ import type { BeamRow, DecodingSession, GenerativeModel } from '../src/core/mode
 import { createRng } from '../src/core/rng.js';
 import { type Tensor, tf, tidyData } from '../src/core/tf.js';
 import type { Code } from '../src/core/types.js';
-import type { DecoderBatch, EncDecBatch, TrainBatch } from './batch.js';
-import { flatten } from './batch.js';
+import type { DecoderBatch, EncDecBatch, ItemBatch, TrainBatch } from './batch.js';
+import { flatten, itemSlots } from './batch.js';
 import type { ModelConfig } from './config.js';
 import { attention, dropout, embedSum, layerNorm, linear, NEG, softmaxCrossEntropy } from './ops.js';
 
@@ -73,6 +78,15 @@ export function paramSpecs(cfg: ModelConfig, levels: number, vocabSize: number):
   if (cfg.arch === 'decoder') {
     emb('pos_emb', [decoderPositions(cfg.maxHistory, levels), d]);
     for (let i = 0; i < cfg.layers; i++) block(`blk${i}`, false);
+  } else if (cfg.arch === 'item') {
+    emb('pos_emb', [cfg.maxHistory + 1, d]);
+    if (cfg.codeBuckets > 0) emb('code_emb', [cfg.codeBuckets, d]);
+    for (let i = 0; i < cfg.layers; i++) block(`blk${i}`, false);
+    ln('code.ln2');
+    mat('code.ffn.w1', [d, cfg.ffn]);
+    vec('code.ffn.b1', cfg.ffn, 'zeros');
+    mat('code.ffn.w2', [cfg.ffn, d]);
+    vec('code.ffn.b2', d, 'zeros');
   } else {
     emb('enc.pos_emb', [1 + cfg.maxHistory * levels, d]);
     emb('dec.pos_emb', [levels + 1, d]);
@@ -357,6 +371,95 @@ export class CodeTransformer implements GenerativeModel {
     return { x, kvs };
   }
 
+  /** Item-level forward over slots (models/batch.ts itemSlots): hidden states [b*t, d] before ln_f. */
+  private itemForward(
+    batch: Pick<ItemBatch, 'b' | 't' | 'slotTokens' | 'pos' | 'keep' | 'bucket'>,
+    drop: Drop,
+  ): Tensor {
+    const { b, t } = batch;
+    const L = this.layout.levels;
+    const n = b * t;
+    const ids: Int32Array[] = [];
+    for (let l = 0; l < L; l++) {
+      const a = new Int32Array(n);
+      for (let i = 0; i < n; i++) a[i] = batch.slotTokens[i * L + l] as number;
+      ids.push(a);
+    }
+    const tok = this.w('tok_emb');
+    const tables = [...ids.map(() => tok), this.w('pos_emb')];
+    const all = [...ids, batch.pos];
+    if (this.config.codeBuckets > 0) {
+      tables.push(this.w('code_emb'));
+      all.push(batch.bucket);
+    }
+    let x = drop.apply(embedSum(tables, all));
+    const mask = buildMask(batch.keep, b, t, t, true);
+    for (let i = 0; i < this.config.layers; i++) {
+      x = this.ffn(`blk${i}`, this.selfAttn(`blk${i}`, x, b, t, mask, drop).x, drop);
+    }
+    return x;
+  }
+
+  /**
+   * The item-level code head for `rows` requests: z = state + lvl_emb[level] + tok_emb[BOS] + the sum
+   * of the prefix tokens' embeddings, then the residual code FFN. Returns [rows, d] before ln_f.
+   * @param state [rows, d] each row's user state
+   * @param level per row, the level predicted (= prefix length)
+   * @param prefix per row, L-1 token ids (-1 past the prefix)
+   */
+  private codeHead(state: Tensor, level: Int32Array, prefix: Int32Array, drop: Drop): Tensor {
+    const L = this.layout.levels;
+    const n = level.length;
+    const tok = this.w('tok_emb');
+    const ids: Int32Array[] = [new Int32Array(n).fill(BOS)];
+    for (let j = 0; j < L - 1; j++) {
+      const a = new Int32Array(n);
+      for (let i = 0; i < n; i++) a[i] = prefix[i * (L - 1) + j] as number;
+      ids.push(a);
+    }
+    const e = embedSum([...ids.map(() => tok), this.w('lvl_emb')], [...ids, level]);
+    return this.ffn('code', tf.add(state, e), drop);
+  }
+
+  /** ln_f and the head columns of level `l` only: logits [m, size_l] over that level's tokens. */
+  private levelHead(h: Tensor, l: number): Tensor {
+    const lo = this.layout.token(l, 0);
+    const size = this.layout.levelSizes[l] as number;
+    const w = this.config.tiedHead
+      ? tf.transpose(tf.slice(this.w('tok_emb'), [lo, 0], [size, this.config.dModel]))
+      : tf.slice(this.w('head.w'), [0, lo], [this.config.dModel, size]);
+    return linear(h, w, tf.slice(this.w('head.b'), [lo], [size]));
+  }
+
+  /**
+   * Item-level training logits: per level l, [b*t, size_l] over level l's tokens (teacher forcing:
+   * the prefix is the target's own first l tokens).
+   */
+  private itemLevelLogits(batch: ItemBatch, drop: Drop): Tensor[] {
+    const L = this.layout.levels;
+    const n = batch.b * batch.t;
+    const state = this.itemForward(batch, drop);
+    const level = new Int32Array(n * L);
+    const prefix = new Int32Array(n * L * Math.max(0, L - 1)).fill(-1);
+    for (let l = 0; l < L; l++) {
+      for (let i = 0; i < n; i++) {
+        const r = l * n + i; // level-major rows: each level's rows are one contiguous block
+        level[r] = l;
+        for (let j = 0; j < l; j++) prefix[r * (L - 1) + j] = batch.targets[i * L + j] as number;
+      }
+    }
+    const base =
+      L === 1
+        ? state
+        : tf.concat(
+            Array.from({ length: L }, () => state),
+            0,
+          );
+    const z = layerNorm(this.codeHead(base, level, prefix, drop), this.w('ln_f.g'), this.w('ln_f.b'));
+    const d = this.config.dModel;
+    return Array.from({ length: L }, (_, l) => this.levelHead(tf.slice(z, [l * n, 0], [n, d]), l));
+  }
+
   /** Encoder forward: memory [b*te, d] after enc.ln_f. */
   private encoderForward(
     b: number,
@@ -416,9 +519,24 @@ export class CodeTransformer implements GenerativeModel {
   loss(batch: TrainBatch, denom: number, dropSeed?: number): tf.Scalar {
     const drop = new Drop(this.config.dropout, dropSeed);
     const eps = this.config.labelSmoothing;
+    if (batch.kind === 'item') {
+      if (this.config.arch !== 'item') throw new SemidError('SEMID_ERR_INTERNAL', 'item batch given to a token model');
+      const L = this.layout.levels;
+      const n = batch.b * batch.t;
+      const w = tf.tensor1d(batch.weights, 'float32');
+      let total: tf.Scalar | undefined;
+      this.itemLevelLogits(batch, drop).forEach((lg, l) => {
+        const labels = new Int32Array(n);
+        const lo = this.layout.token(l, 0);
+        for (let i = 0; i < n; i++) labels[i] = batch.weights[i] === 1 ? (batch.targets[i * L + l] as number) - lo : 0;
+        const ce = softmaxCrossEntropy(lg, tf.tensor1d(labels, 'int32'), w, denom, eps);
+        total = total ? (tf.add(total, ce) as tf.Scalar) : ce;
+      });
+      return total as tf.Scalar;
+    }
     if (batch.kind === 'decoder') {
       if (this.config.arch !== 'decoder')
-        throw new SemidError('SEMID_ERR_INTERNAL', 'decoder batch given to an encdec model');
+        throw new SemidError('SEMID_ERR_INTERNAL', `decoder batch given to a ${this.config.arch} model`);
       const { x } = this.decoderForward(batch, drop);
       const logits = this.head(x);
       return softmaxCrossEntropy(
@@ -430,7 +548,7 @@ export class CodeTransformer implements GenerativeModel {
       );
     }
     if (this.config.arch !== 'encdec')
-      throw new SemidError('SEMID_ERR_INTERNAL', 'encdec batch given to a decoder-only model');
+      throw new SemidError('SEMID_ERR_INTERNAL', `encdec batch given to a ${this.config.arch} model`);
     const eb = batch as EncDecBatch;
     const memory = this.encoderForward(eb.b, eb.te, eb.encTokens, eb.encPos, eb.encLvl, eb.encKeep, drop);
     const cross = Array.from({ length: this.config.layers }, (_, i) =>
@@ -444,11 +562,25 @@ export class CodeTransformer implements GenerativeModel {
 
   /**
    * Teacher-forced next-token logits of a decoder-only batch: [b*t, V] float32 (for tests and export
-   * checks). For encdec batches: the decoder's [b*L, V] logits.
+   * checks). For encdec batches: the decoder's [b*L, V] logits. For item batches: [b*t*L, V], row
+   * (slot, level) slot-major, with the tokens outside the row's level at NEG (as decoding gives them).
    */
   logits(batch: TrainBatch): Tensor {
     return tf.tidy(() => {
       const drop = new Drop(0, undefined);
+      if (batch.kind === 'item') {
+        const L = this.layout.levels;
+        const n = batch.b * batch.t;
+        const V = this.vocabSize;
+        const per = this.itemLevelLogits(batch, drop).map((lg) => lg.dataSync() as Float32Array);
+        const out = new Float32Array(n * L * V).fill(NEG);
+        per.forEach((lg, l) => {
+          const lo = this.layout.token(l, 0);
+          const size = this.layout.levelSizes[l] as number;
+          for (let i = 0; i < n; i++) out.set(lg.subarray(i * size, (i + 1) * size), (i * L + l) * V + lo);
+        });
+        return tf.tensor2d(out, [n * L, V]);
+      }
       if (batch.kind === 'decoder') return this.head(this.decoderForward(batch, drop).x);
       const memory = this.encoderForward(
         batch.b,
@@ -481,7 +613,52 @@ export class CodeTransformer implements GenerativeModel {
         }
       }
     }
+    if (this.config.arch === 'item') return new ItemSession(this, this.itemStates(cut));
     return this.config.arch === 'decoder' ? new DecoderSession(this, cut) : new EncDecSession(this, cut);
+  }
+
+  /** @internal item-level prefill: each history's state (the last slot's hidden state), [b*d] on the host. */
+  itemStates(histories: readonly (readonly Code[])[]): Float32Array {
+    const slots = itemSlots(this.layout, histories, this.config.codeBuckets);
+    const b = histories.length;
+    const d = this.config.dModel;
+    return tidyData(() => {
+      const x = this.itemForward({ b, ...slots }, new Drop(0, undefined));
+      return tf.reshape(tf.slice(tf.reshape(x, [b, slots.t, d]), [0, slots.t - 1, 0], [b, 1, d]), [b, d]);
+    });
+  }
+
+  /**
+   * @internal one item-level step: next-token logits [rows, V] from each row's user state and prefix,
+   * NEG outside the row's level.
+   */
+  stepItem(states: Float32Array, rows: readonly BeamRow[]): Float32Array {
+    const L = this.layout.levels;
+    const n = rows.length;
+    const d = this.config.dModel;
+    const V = this.vocabSize;
+    const state = new Float32Array(n * d);
+    const level = new Int32Array(n);
+    const prefix = new Int32Array(n * Math.max(0, L - 1)).fill(-1);
+    rows.forEach((r, i) => {
+      state.set(states.subarray(r.user * d, (r.user + 1) * d), i * d);
+      level[i] = r.prefix.length;
+      r.prefix.forEach((tk, j) => {
+        prefix[i * (L - 1) + j] = tk;
+      });
+    });
+    const h = tidyData(() => {
+      const z = this.codeHead(tf.tensor2d(state, [n, d]), level, prefix, new Drop(0, undefined));
+      return this.head(z);
+    });
+    for (let i = 0; i < n; i++) {
+      const l = level[i] as number;
+      const lo = this.layout.token(l, 0);
+      const hi = lo + (this.layout.levelSizes[l] as number);
+      h.fill(NEG, i * V, i * V + lo);
+      h.fill(NEG, i * V + hi, (i + 1) * V);
+    }
+    return h;
   }
 
   /** @internal prefill of a decoder-only session: per-layer K/V, key keep-flags, lengths, first logits. */
@@ -735,6 +912,28 @@ class DecoderSession implements DecodingSession {
     }
     this.cache.kvs.length = 0;
   }
+}
+
+/** Decoding session of the item-level model: one state per user; each step runs only the small code head. */
+class ItemSession implements DecodingSession {
+  private readonly users: number;
+  constructor(
+    private readonly model: CodeTransformer,
+    private readonly states: Float32Array,
+  ) {
+    this.users = states.length / model.config.dModel;
+  }
+  async next(rows: readonly BeamRow[]): Promise<Float32Array[]> {
+    checkRows(rows, this.users, this.model.layout.levels);
+    const V = this.model.vocabSize;
+    const out: Float32Array[] = [];
+    for (let c = 0; c < rows.length; c += STEP_CHUNK * 8) {
+      const flat = this.model.stepItem(this.states, rows.slice(c, c + STEP_CHUNK * 8));
+      for (let i = 0; i < flat.length / V; i++) out.push(flat.slice(i * V, (i + 1) * V));
+    }
+    return out;
+  }
+  dispose(): void {}
 }
 
 /** Decoding session of the encoder-decoder model: encoder memory's cross K/V cached; the decoder reruns on [BOS, prefix]. */

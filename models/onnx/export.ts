@@ -12,13 +12,17 @@
  * Encoder-decoder ("start": "bos"): encode runs the bidirectional encoder (positions counted back from
  * the most recent token) and outputs every decoder layer's cross-attention keys/values; step runs the
  * decoder over [BOS, prefix...].
+ * Item-level ("start": "bos", no BOS in the history row): encode groups the history tokens into items
+ * of L tokens, runs the causal stack over [start, items...] and outputs each user's state (the last
+ * slot); step runs the code head on the state and [BOS, prefix...], with every token outside the
+ * predicted level at -1e9.
  * Step graphs work in a "user layout" [B, h, K*S, dh]: the K beams of a user attend to its cache in
  * one product, and to their own tokens through a block-diagonal causal mask (so no row sees another).
  * Same values as the per-row computation; the parity test checks it against TensorFlow.js.
  */
 import { join } from 'node:path';
 import { readManifest } from '../../src/core/artifact.js';
-import { TokenLayout } from '../../src/core/codes.js';
+import { BOS, TokenLayout } from '../../src/core/codes.js';
 import { SemidError } from '../../src/core/errors.js';
 import { type ModelConfig, resolveModelConfig } from '../config.js';
 import { readModelManifest, readWeights } from '../io.js';
@@ -405,14 +409,82 @@ export function buildEncDecGraphs(w: TransformerWeights): OnnxGraphs {
   return { encode: g.toModel(meta), step: sg.toModel(meta) };
 }
 
+/** Builds the item-level encode/step graphs (docs/ONNX.md, "start": "bos", history without BOS). */
+export function buildItemGraphs(w: TransformerWeights): OnnxGraphs {
+  checkWeights(w);
+  const layers = w.config.layers;
+  const layout = new TokenLayout(w.levelSizes);
+  const V = layout.vocabSize;
+  const L = layout.levels;
+
+  // ---- encode: items of L tokens -> slots [start, items...] -> causal stack -> the last slot's state
+  const e = new Net('semid_item_encode', w);
+  const g = e.g;
+  const hist = g.input('history', 'INT64', ['batch', 'T']);
+  const mask = g.input('history_mask', 'INT64', ['batch', 'T']);
+  const tok3 = g.reshape(hist, [0, -1, L]); // [B,n,L]
+  const itemMask = g.squeeze(g.slice(g.reshape(mask, [0, -1, L]), [0], [1], [2]), [2]); // [B,n]
+  const pos = g.mul(g.cumsum(itemMask, 1), itemMask); // items 1..n, padding 0
+  let itemEmb = g.add(g.reduceSum(g.gather(e.p('tok_emb'), tok3), [2]), g.gather(e.p('pos_emb'), pos));
+  const M = w.config.codeBuckets;
+  if (M > 0) {
+    // models/batch.ts codeBucket: h = (h * V + token) mod M, coarse to fine
+    let h = g.i64([0], []);
+    for (let l = 0; l < L; l++) {
+      const t = g.squeeze(g.slice(tok3, [l], [l + 1], [2]), [2]);
+      h = g.node('Mod', [g.add(g.mul(h, g.i64([V], [])), t), g.i64([M], [])]);
+    }
+    itemEmb = g.add(itemEmb, g.gather(e.p('code_emb'), h));
+  }
+  const start = g.add(g.gather(e.p('tok_emb'), g.i64([BOS], [])), g.gather(e.p('pos_emb'), g.i64([0], []))); // [d]
+  const isItem = g.unsqueeze(g.equal(itemMask, g.i64([1], [])), [2]);
+  const slots = g.where(isItem, itemEmb, start); // padding slots look like the start
+  const Bd = e.dim(hist, 0);
+  let x = g.concat([g.expand(g.reshape(start, [1, 1, e.d]), e.shapeOf([Bd, 1, e.d])), slots], 1); // [B,n+1,d]
+  const keep = g.concat([g.expand(g.i64([1], [1, 1]), e.shapeOf([Bd, 1])), itemMask], 1);
+  const bias = g.add(g.unsqueeze(e.keyBias(keep), [1, 2]), e.causal(x, 1)); // [B,1,n+1,n+1]
+  for (let i = 0; i < layers; i++) {
+    const p = `blk${i}`;
+    const [q, kT, v] = e.qkv(p, x);
+    const o = g.matmul(g.softmax(e.scoresT(q, kT, bias)), v);
+    x = e.ffn(p, e.attnOut(p, x, o, 'attn'));
+  }
+  g.output(g.reshape(g.slice(x, [-1], [END], [1]), [0, e.d]), 'state', 'FLOAT', ['batch', e.d]);
+
+  // ---- step: the code head on each row's user state and [BOS, prefix...]
+  const s = new Net('semid_item_step', w);
+  const sg = s.g;
+  const state = sg.input('state', 'FLOAT', ['batch', s.d]);
+  const tokens = sg.input('tokens', 'INT64', ['batch', 'beams', 'S']);
+  const P = sg.sub(s.dim(tokens, 2), sg.i64([1])); // [1]: the level predicted
+  const z = sg.add(
+    sg.add(sg.unsqueeze(state, [1]), sg.reduceSum(sg.gather(s.p('tok_emb'), tokens), [2])),
+    sg.gather(s.p('lvl_emb'), P),
+  ); // [B,K,d]
+  const live = Array.from({ length: L }, (_, l) => {
+    const lo = layout.token(l, 0);
+    return Array.from({ length: V }, (_, t) => (t >= lo && t < lo + (w.levelSizes[l] as number) ? 1 : 0));
+  }).flat();
+  const levelLive = sg.equal(sg.gather(sg.i64(live, [L, V]), P), sg.i64([1], [])); // [1,V]
+  const logits = sg.where(levelLive, s.head(s.ffn('code', z)), sg.f32([NEG], []));
+  sg.output(logits, 'logits', 'FLOAT', ['batch', 'beams', V]);
+
+  const meta = { metadata: { semid_arch: 'item' } };
+  return { encode: g.toModel(meta), step: sg.toModel(meta) };
+}
+
 /** The manifest fields of an export of a model with this config and index. */
 export function onnxManifestFields(config: ModelConfig, levelSizes: readonly number[]): OnnxManifestFields {
-  const decoder = config.arch === 'decoder';
+  const history = {
+    decoder: { bos: true, sepAfterItem: false, start: 'last' },
+    encdec: { bos: true, sepAfterItem: false, start: 'bos' },
+    item: { bos: false, sepAfterItem: false, start: 'bos' },
+  } as const;
   return {
     vocabSize: new TokenLayout(levelSizes).vocabSize,
     levelSizes: [...levelSizes],
     maxHistory: config.maxHistory,
-    history: { bos: true, sepAfterItem: false, start: decoder ? 'last' : 'bos' },
+    history: history[config.arch],
     source: {
       producer: 'semid models/onnx/export.ts',
       arch: config.arch,
@@ -427,6 +499,7 @@ export function onnxManifestFields(config: ModelConfig, levelSizes: readonly num
 
 /** Builds the graphs for the model's architecture. */
 export function buildGraphs(w: TransformerWeights): OnnxGraphs {
+  if (w.config.arch === 'item') return buildItemGraphs(w);
   return w.config.arch === 'decoder' ? buildDecoderGraphs(w) : buildEncDecGraphs(w);
 }
 

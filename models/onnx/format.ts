@@ -98,8 +98,10 @@ export function layoutHistories(
   } else {
     for (let i = 0; i < rows.length; i++) start.push(BOS);
   }
-  // At least one column so every tensor is non-empty; an all-padding row is masked out entirely.
-  const T = Math.max(1, ...rows.map((r) => r.length));
+  // At least one column (one item's worth without BOS, so rows still group into items) so every
+  // tensor is non-empty; an all-padding row is masked out entirely.
+  const minT = format.bos ? 1 : layout.levels + (format.sepAfterItem ? 1 : 0);
+  const T = Math.max(minT, ...rows.map((r) => r.length));
   const tokens = new BigInt64Array(rows.length * T).fill(BigInt(PAD));
   const mask = new BigInt64Array(rows.length * T);
   rows.forEach((r, b) => {

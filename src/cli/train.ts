@@ -10,13 +10,13 @@ export const trainCommand: Command = {
   name: 'train',
   summary: 'train the generative model on an index and a dataset (early stopping on valid NDCG@10)',
   usage:
-    'semid train --index <dir> --data <dir|synthetic> --out <dir> [--config file] [--arch decoder|encdec] [--epochs n] [--seed n] [--workers n] [--resume]',
+    'semid train --index <dir> --data <dir|synthetic> --out <dir> [--config file] [--arch decoder|encdec|item] [--epochs n] [--seed n] [--workers n] [--resume]',
   options: {
     index: { type: 'string', description: 'index directory (from semid index build)' },
     data: { type: 'string', description: 'dataset directory or spec (the one the index was built on)' },
     out: { type: 'string', description: 'model directory to write (a checkpoint is kept inside for --resume)' },
     config: { type: 'string', description: 'model config file (JSON or YAML), fields of ModelConfig; flags win' },
-    arch: { type: 'string', description: 'decoder (default) or encdec (TIGER)' },
+    arch: { type: 'string', description: 'decoder (default), encdec (TIGER) or item (one position per item)' },
     epochs: { type: 'string', description: 'maximum epochs' },
     seed: { type: 'string', description: 'seed of initialisation, batching and dropout' },
     workers: {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decoderBatch, encDecBatch } from '../../models/batch.js';
+import { decoderBatch, encDecBatch, itemBatch } from '../../models/batch.js';
 import { resolveModelConfig } from '../../models/config.js';
 import { computeGrads } from '../../models/grad.js';
 import { AdamW } from '../../models/optim.js';
@@ -20,13 +20,13 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 describe('CodeTransformer', () => {
-  const arches = ['decoder', 'encdec'] as const;
+  const arches = ['decoder', 'encdec', 'item'] as const;
   const models: CodeTransformer[] = [];
   afterAll(() => {
     for (const m of models) m.dispose();
   });
 
-  it('gives logits of the documented shapes for both architectures', () => {
+  it('gives logits of the documented shapes for every architecture', () => {
     const seqs = codesOf(table, ['i1', 'i2', 'i3', 'i4']);
     for (const arch of arches) {
       const m = CodeTransformer.create(resolveModelConfig(tinyConfig({ arch })), table.levelSizes);
@@ -35,12 +35,16 @@ describe('CodeTransformer', () => {
       const batch =
         arch === 'decoder'
           ? decoderBatch(m.layout, [seqs, seqs.slice(0, 2)])
-          : encDecBatch(m.layout, [
-              { history: seqs.slice(0, 3), target: seqs[3]! },
-              { history: seqs.slice(0, 1), target: seqs[1]! },
-            ]);
+          : arch === 'item'
+            ? itemBatch(m.layout, [seqs, seqs.slice(0, 2)])
+            : encDecBatch(m.layout, [
+                { history: seqs.slice(0, 3), target: seqs[3]! },
+                { history: seqs.slice(0, 1), target: seqs[1]! },
+              ]);
       const logits = m.logits(batch);
-      expect(logits.shape).toEqual(arch === 'decoder' ? [2 * 8, m.vocabSize] : [2 * 2, m.vocabSize]);
+      // decoder: 2 rows of 8 tokens; encdec: 2 examples of 2 levels; item: 2 rows of 4 slots, 2 levels each
+      const rows = { decoder: 2 * 8, encdec: 2 * 2, item: 2 * 4 * 2 }[arch];
+      expect(logits.shape).toEqual([rows, m.vocabSize]);
       logits.dispose();
     }
   });
@@ -78,6 +82,19 @@ describe('CodeTransformer', () => {
           const n = hist[user]!.length * 2; // position of the last history token (BOS at 0)
           for (let p = 0; p < 2; p++)
             expect(maxAbsDiff(got[p]!, ref.subarray((n + p) * V, (n + p + 1) * V))).toBeLessThan(1e-4);
+        } else if (arch === 'item') {
+          const b = itemBatch(m.layout, [[...hist[user]!, target]]);
+          const lg = m.logits(b);
+          ref = lg.dataSync() as Float32Array;
+          lg.dispose();
+          const slot = hist[user]!.length; // the last history item's slot (the start is slot 0)
+          for (let p = 0; p < 2; p++) {
+            const want = ref.subarray((slot * 2 + p) * V, (slot * 2 + p + 1) * V);
+            expect(maxAbsDiff(got[p]!, want)).toBeLessThan(1e-4);
+            // only level p's tokens are live: the others are masked as decoding masks them
+            const live = got[p]!.filter((v) => v > -1e8).length;
+            expect(live).toBe(m.layout.levelSizes[p]);
+          }
         } else {
           const b = encDecBatch(m.layout, [{ history: hist[user]!, target }]);
           const lg = m.logits(b);

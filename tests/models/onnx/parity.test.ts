@@ -1,6 +1,6 @@
 /**
  * ONNX vs TensorFlow.js parity: the exported graphs give the same next-token logits (within 1e-4) as
- * the CodeTransformer's own decoding session, for both architectures, over several decoding steps with
+ * the CodeTransformer's own decoding session, for every architecture, over several decoding steps with
  * beams, and constrained beam search returns the same items through either runtime.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -64,9 +64,14 @@ const CASES = [
   { arch: 'decoder', tiedHead: false },
   { arch: 'encdec', tiedHead: false },
   { arch: 'decoder', tiedHead: true },
+  { arch: 'item', tiedHead: false },
+  { arch: 'item', tiedHead: true },
+  { arch: 'item', tiedHead: false, codeBuckets: 7 },
 ] as const;
 
-describe.each(CASES)('ONNX export parity ($arch, tiedHead $tiedHead)', ({ arch, tiedHead }) => {
+describe.each(CASES)('ONNX export parity ($arch, tiedHead $tiedHead)', (c) => {
+  const { arch, tiedHead } = c;
+  const codeBuckets = 'codeBuckets' in c ? c.codeBuckets : 0;
   let dir: string;
   let tfModel: CodeTransformer;
   let onnx: OnnxModel;
@@ -85,6 +90,7 @@ describe.each(CASES)('ONNX export parity ($arch, tiedHead $tiedHead)', ({ arch, 
       maxHistory: 4,
       dropout: 0,
       tiedHead,
+      codeBuckets,
     });
     tfModel = CodeTransformer.fromValues(cfg, levelSizes, randomValues(cfg, 11));
     await exportWeights({ config: cfg, levelSizes, values: tfModel.values() }, join(dir, 'onnx'));

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { codeBucket, itemBatch, itemSlots } from '../../models/batch.js';
+import { BOS, PAD, TokenLayout } from '../../src/core/codes.js';
+
+// levels of sizes 3 and 4: tokens 3..5 (level 0) and 6..9 (level 1), vocabulary 10
+const layout = new TokenLayout([3, 4]);
+
+describe('item-level batches', () => {
+  it('lays out [start, padding, items] with positions, key flags and next-item targets (hand-checked)', () => {
+    // window A: 3 items -> inputs [a0, a1], targets a0 (from the start), a1, a2; window B: 1 item
+    const a = [
+      [0, 1],
+      [2, 3],
+      [1, 0],
+    ];
+    const b = itemBatch(layout, [a, [[2, 2]]]);
+    expect(b.t).toBe(3);
+    expect(b.levels).toBe(2);
+    // row 0: start, a0 = tokens (3, 7), a1 = (5, 9); row 1: start, two padding slots
+    expect(Array.from(b.slotTokens)).toEqual([BOS, -1, 3, 7, 5, 9, BOS, -1, BOS, -1, BOS, -1]);
+    expect(Array.from(b.pos)).toEqual([0, 1, 2, 0, 0, 0]);
+    expect(Array.from(b.keep)).toEqual([1, 1, 1, 1, 0, 0]);
+    expect(Array.from(b.weights)).toEqual([1, 1, 1, 1, 0, 0]);
+    // targets: row 0 a0 (3,7), a1 (5,9), a2 (4,6); row 1 its only item (5,8) at the start slot
+    expect(Array.from(b.targets)).toEqual([3, 7, 5, 9, 4, 6, 5, 8, PAD, PAD, PAD, PAD]);
+    expect(Array.from(b.bucket)).toEqual([-1, -1, -1, -1, -1, -1]);
+  });
+
+  it('hashes codes into buckets as documented, the same in batches and decoding layouts', () => {
+    // (0 * 10 + 3) mod 11 = 3; (3 * 10 + 7) mod 11 = 37 mod 11 = 4
+    expect(codeBucket([3, 7], 10, 11)).toBe(4);
+    // codes that differ only in the last token never collide when that level is smaller than the buckets
+    const siblings = [6, 7, 8, 9].map((t) => codeBucket([4, t], 10, 11));
+    expect(new Set(siblings).size).toBe(4);
+    const slots = itemSlots(layout, [[[0, 1]], []], 11);
+    expect(Array.from(slots.bucket)).toEqual([-1, 4, -1, -1]);
+    const batch = itemBatch(
+      layout,
+      [
+        [
+          [0, 1],
+          [2, 3],
+        ],
+      ],
+      11,
+    );
+    expect(Array.from(batch.bucket)).toEqual([-1, 4]);
+  });
+});
