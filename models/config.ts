@@ -38,6 +38,15 @@ export interface ModelConfig {
    * prime a few times the catalogue size (e.g. 65521); an item never trained on reads another item's vector.
    */
   codeBuckets: number;
+  /**
+   * Item-level only: weight of an unlikelihood term that lowers the probability of generating the
+   * `unlikelihoodItems` most recent history items at every position (0 = off, the default). For data
+   * where a user never interacts with an item twice (Amazon reviews), this teaches the model what
+   * masking history items at inference would impose, without changing the evaluation protocol.
+   */
+  unlikelihood: number;
+  /** How many of the most recent history items the unlikelihood term covers (the current item first). Default 2. */
+  unlikelihoodItems: number;
   /** Tie the output head to the token embedding (logits = h . E^T). Default false. */
   tiedHead: boolean;
   /** Peak learning rate of Adam. Default 2e-3. */
@@ -82,6 +91,8 @@ export const DEFAULT_MODEL_CONFIG: Readonly<ModelConfig> = Object.freeze({
   dropout: 0.1,
   maxHistory: 20,
   codeBuckets: 0,
+  unlikelihood: 0,
+  unlikelihoodItems: 2,
   tiedHead: false,
   lr: 2e-3,
   batch: 64,
@@ -109,6 +120,7 @@ const INT_FIELDS = [
   'warmup',
   'windowStride',
   'codeBuckets',
+  'unlikelihoodItems',
   'evalEvery',
   'patience',
   'beamWidth',
@@ -140,6 +152,10 @@ export function resolveModelConfig(partial: Partial<ModelConfig> | Record<string
     problems.push(
       `arch must be one of ${MODEL_ARCHS.map((a) => `"${a}"`).join(', ')}, got ${JSON.stringify(cfg.arch)}`,
     );
+  if (typeof cfg.unlikelihood !== 'number' || !(cfg.unlikelihood >= 0) || !Number.isFinite(cfg.unlikelihood))
+    problems.push(`unlikelihood must be a number >= 0, got ${JSON.stringify(cfg.unlikelihood)}`);
+  else if (cfg.unlikelihood > 0 && cfg.arch !== 'item')
+    problems.push(`unlikelihood works with arch "item" only (arch is ${JSON.stringify(cfg.arch)}); set it to 0`);
   if (cfg.codeBuckets > 0 && cfg.arch !== 'item')
     problems.push(`codeBuckets works with arch "item" only (arch is ${JSON.stringify(cfg.arch)}); set it to 0`);
   if (cfg.decay !== 'cosine' && cfg.decay !== 'none')

@@ -432,32 +432,76 @@ export class CodeTransformer implements GenerativeModel {
   }
 
   /**
-   * Item-level training logits: per level l, [b*t, size_l] over level l's tokens (teacher forcing:
-   * the prefix is the target's own first l tokens).
+   * Item-level logits of codes given per-row states, teacher-forced: per level l, [n, size_l] over
+   * level l's tokens, where row i's prefix is the first l tokens of `codes` row i.
+   * @param state [n, d] states
+   * @param codes [n*L] int32 code tokens per row
    */
-  private itemLevelLogits(batch: ItemBatch, drop: Drop): Tensor[] {
+  private codeLogits(state: Tensor, codes: Int32Array, drop: Drop): Tensor[] {
     const L = this.layout.levels;
-    const n = batch.b * batch.t;
-    const state = this.itemForward(batch, drop);
+    const n = state.shape[0] as number;
     const level = new Int32Array(n * L);
     const prefix = new Int32Array(n * L * Math.max(0, L - 1)).fill(-1);
     for (let l = 0; l < L; l++) {
       for (let i = 0; i < n; i++) {
         const r = l * n + i; // level-major rows: each level's rows are one contiguous block
         level[r] = l;
-        for (let j = 0; j < l; j++) prefix[r * (L - 1) + j] = batch.targets[i * L + j] as number;
+        for (let j = 0; j < l; j++) prefix[r * (L - 1) + j] = codes[i * L + j] as number;
       }
     }
-    const base =
-      L === 1
-        ? state
-        : tf.concat(
-            Array.from({ length: L }, () => state),
-            0,
-          );
+    const base = L === 1 ? state : tf.concat(Array.from({ length: L }, () => state), 0);
     const z = layerNorm(this.codeHead(base, level, prefix, drop), this.w('ln_f.g'), this.w('ln_f.b'));
     const d = this.config.dModel;
     return Array.from({ length: L }, (_, l) => this.levelHead(tf.slice(z, [l * n, 0], [n, d]), l));
+  }
+
+  /** Item-level training logits: per level l, [b*t, size_l] (teacher forcing on each slot's target). */
+  private itemLevelLogits(batch: ItemBatch, drop: Drop, state = this.itemForward(batch, drop)): Tensor[] {
+    return this.codeLogits(state, batch.targets, drop);
+  }
+
+  /**
+   * The unlikelihood term of an item batch: for every slot with a target and each of its
+   * `unlikelihoodItems` most recent context items c (the slot's own item, the one before, ...),
+   * other than the slot's target, -log(1 - p(code of c)), summed, weighted by `unlikelihood` and
+   * normalised per target slot. Where users never interact with an item twice (Amazon reviews,
+   * MovieLens ratings), this teaches the model what masking history items at inference would impose.
+   * Returns undefined when no slot has such a context item.
+   */
+  private unlikelihood(batch: ItemBatch, state: Tensor, denom: number, drop: Drop): tf.Scalar | undefined {
+    const L = this.layout.levels;
+    const { t } = batch;
+    const rowsOf: number[] = [];
+    const codes: number[] = [];
+    for (let i = 0; i < batch.b * t; i++) {
+      if (batch.weights[i] !== 1) continue;
+      for (let r = 0; r < this.config.unlikelihoodItems; r++) {
+        const src = i - r;
+        if (Math.floor(src / t) !== Math.floor(i / t) || src < 0 || batch.pos[src] === 0) break;
+        let isTarget = true; // a repeat that is the actual next item is not penalised
+        for (let l = 0; l < L; l++) isTarget &&= batch.slotTokens[src * L + l] === batch.targets[i * L + l];
+        if (isTarget) continue;
+        rowsOf.push(i);
+        for (let l = 0; l < L; l++) codes.push(batch.slotTokens[src * L + l] as number);
+      }
+    }
+    const m = rowsOf.length;
+    if (m === 0) return undefined;
+    const own = tf.gather(state, tf.tensor1d(Int32Array.from(rowsOf), 'int32'));
+    const codeArr = Int32Array.from(codes);
+    let logp: Tensor | undefined;
+    this.codeLogits(own, codeArr, drop).forEach((lg, l) => {
+      const size = this.layout.levelSizes[l] as number;
+      const lo = this.layout.token(l, 0);
+      const idx = new Int32Array(m);
+      for (let i = 0; i < m; i++) idx[i] = (codeArr[i * L + l] as number) - lo;
+      const hot = tf.cast(tf.oneHot(tf.tensor1d(idx, 'int32'), size), 'float32');
+      const lp = tf.sum(tf.mul(tf.logSoftmax(lg), hot), 1);
+      logp = logp ? tf.add(logp, lp) : lp;
+    });
+    const p = tf.exp(logp as Tensor);
+    const ul = tf.neg(tf.log(tf.maximum(tf.sub(1, p), 1e-6)));
+    return tf.mul(tf.sum(ul), this.config.unlikelihood / (denom / L)) as tf.Scalar;
   }
 
   /** Encoder forward: memory [b*te, d] after enc.ln_f. */
@@ -525,14 +569,16 @@ export class CodeTransformer implements GenerativeModel {
       const n = batch.b * batch.t;
       const w = tf.tensor1d(batch.weights, 'float32');
       let total: tf.Scalar | undefined;
-      this.itemLevelLogits(batch, drop).forEach((lg, l) => {
+      const state = this.itemForward(batch, drop);
+      this.itemLevelLogits(batch, drop, state).forEach((lg, l) => {
         const labels = new Int32Array(n);
         const lo = this.layout.token(l, 0);
         for (let i = 0; i < n; i++) labels[i] = batch.weights[i] === 1 ? (batch.targets[i * L + l] as number) - lo : 0;
         const ce = softmaxCrossEntropy(lg, tf.tensor1d(labels, 'int32'), w, denom, eps);
         total = total ? (tf.add(total, ce) as tf.Scalar) : ce;
       });
-      return total as tf.Scalar;
+      const ul = this.config.unlikelihood > 0 ? this.unlikelihood(batch, state, denom, drop) : undefined;
+      return (ul ? tf.add(total as tf.Scalar, ul) : total) as tf.Scalar;
     }
     if (batch.kind === 'decoder') {
       if (this.config.arch !== 'decoder')

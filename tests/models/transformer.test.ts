@@ -161,3 +161,43 @@ describe('CodeTransformer', () => {
     m.dispose();
   });
 });
+
+describe('item-level unlikelihood term', () => {
+  it('adds weight * mean over target slots of -log(1 - p(recent item)), p read from a decoding session', async () => {
+    const cfg = resolveModelConfig(tinyConfig({ arch: 'item', seed: 4 }));
+    const plain = CodeTransformer.create(cfg, table.levelSizes);
+    const weight = 0.7;
+    const withUl = CodeTransformer.fromValues(
+      resolveModelConfig({ ...cfg, unlikelihood: weight, unlikelihoodItems: 2 }),
+      table.levelSizes,
+      plain.values(),
+    );
+    const [a, b, c] = codesOf(table, ['i1', 'i6', 'i8']) as [number[], number[], number[]];
+    const batch = itemBatch(plain.layout, [[a, b, c]]);
+    const denom = 3 * 2; // 3 target slots of 2 levels
+    const base = tf.tidy(() => plain.loss(batch, denom).dataSync()[0]!);
+    const total = tf.tidy(() => withUl.loss(batch, denom).dataSync()[0]!);
+    // p(code | history) through the decoding session: the product of the two levels' softmaxes
+    const prob = async (history: number[][], code: number[]) => {
+      const s = await plain.begin([history]);
+      const tokens = plain.layout.tokens(code);
+      let p = 1;
+      for (let l = 0; l < 2; l++) {
+        const [row] = await s.next([{ user: 0, prefix: tokens.slice(0, l) }]);
+        const max = Math.max(...row!);
+        let z = 0;
+        for (const v of row!) z += Math.exp(v - max);
+        p *= Math.exp(row![tokens[l]!]! - max) / z;
+      }
+      s.dispose();
+      return p;
+    };
+    // slot of a (target b): its own item a; slot of b (target c): b and a; the start slot has none
+    const u = (p: number) => -Math.log(1 - p);
+    const want = (weight * (u(await prob([a], a)) + u(await prob([a, b], b)) + u(await prob([a, b], a)))) / 3;
+    expect(Math.abs(total - base - want)).toBeLessThan(1e-5);
+    expect(want).toBeGreaterThan(0);
+    plain.dispose();
+    withUl.dispose();
+  });
+});
