@@ -449,7 +449,13 @@ export class CodeTransformer implements GenerativeModel {
         for (let j = 0; j < l; j++) prefix[r * (L - 1) + j] = codes[i * L + j] as number;
       }
     }
-    const base = L === 1 ? state : tf.concat(Array.from({ length: L }, () => state), 0);
+    const base =
+      L === 1
+        ? state
+        : tf.concat(
+            Array.from({ length: L }, () => state),
+            0,
+          );
     const z = layerNorm(this.codeHead(base, level, prefix, drop), this.w('ln_f.g'), this.w('ln_f.b'));
     const d = this.config.dModel;
     return Array.from({ length: L }, (_, l) => this.levelHead(tf.slice(z, [l * n, 0], [n, d]), l));
