@@ -1,5 +1,5 @@
 /**
- * The code transformer: a small pre-LayerNorm transformer over code tokens, in two architectures
+ * The code transformer: a small pre-LayerNorm transformer over code tokens, in three architectures
  * behind one class (see models/README.md for the weight names and shapes, which the ONNX export reads):
  *  - 'decoder' (default): causal over [BOS, item1 tokens, item2 tokens, ...]; every position predicts
  *    the next token, so one pass trains on every item of a window. Decoding = history, then L tokens.
