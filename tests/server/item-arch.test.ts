@@ -7,17 +7,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildIndex } from '../../indexer/artifact.js';
-import { resolveModelConfig } from '../../models/config.js';
-import { saveModel } from '../../models/io.js';
-import { exportOnnx } from '../../models/onnx/export.js';
-import { CodeTransformer } from '../../models/transformer.js';
-import { buildApp } from '../../server/app.js';
-import { BundleRegistry } from '../../server/registry.js';
-import { bundleLoader } from '../../src/cli/serve.js';
-import { loadSplit } from '../../src/core/data/index.js';
 import { initTf } from '../../src/core/tf.js';
-import { KEY } from './helpers.js';
+import { openTinyBundle, writeTinyBundle } from './real-bundle-helpers.js';
 
 let dir: string;
 let itemIds: string[];
@@ -26,15 +17,9 @@ let history: string[];
 beforeAll(async () => {
   await initTf();
   dir = await mkdtemp(join(tmpdir(), 'semid-item-bundle-'));
-  const split = await loadSplit('synthetic:items=60,users=120,seed=5,minLength=4,maxLength=8');
+  const split = await writeTinyBundle(dir, { arch: 'item', codeBuckets: 97 });
   itemIds = split.items.map((i) => i.id);
   history = (split.train[3]?.history ?? [itemIds[0] as string]).slice();
-  const { table } = await buildIndex({ scheme: 'category', split, seed: 1, out: join(dir, 'index') });
-  const cfg = { arch: 'item', dModel: 16, layers: 1, heads: 2, ffn: 32, maxHistory: 4, dropout: 0, codeBuckets: 97 };
-  const model = CodeTransformer.create(resolveModelConfig(cfg), table.levelSizes);
-  await saveModel(join(dir, 'model'), model, { index: join(dir, 'index') });
-  model.dispose();
-  await exportOnnx(join(dir, 'model'));
 }, 120_000);
 
 afterAll(async () => {
@@ -42,8 +27,7 @@ afterAll(async () => {
 });
 
 async function recommend(runtime: 'tfjs' | 'onnx') {
-  const registry = await BundleRegistry.open([{ name: 'tiny', dir }], bundleLoader(runtime), { persist: false });
-  const app = await buildApp({ registry, apiKey: KEY });
+  const { app, close } = await openTinyBundle(dir, runtime);
   try {
     const rec = await app.inject({ method: 'POST', url: '/v1/recommend', payload: { history, k: 10, beamWidth: 20 } });
     expect(rec.statusCode).toBe(200);
@@ -56,8 +40,7 @@ async function recommend(runtime: 'tfjs' | 'onnx') {
     expect(sc.statusCode).toBe(200);
     return { items, scores: sc.json().scores.map((s: { score: number }) => s.score) as number[] };
   } finally {
-    await app.close();
-    await registry.close();
+    await close();
   }
 }
 

@@ -7,17 +7,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildIndex } from '../../indexer/artifact.js';
-import { resolveModelConfig } from '../../models/config.js';
-import { saveModel } from '../../models/io.js';
-import { exportOnnx } from '../../models/onnx/export.js';
-import { CodeTransformer } from '../../models/transformer.js';
-import { buildApp } from '../../server/app.js';
-import { BundleRegistry } from '../../server/registry.js';
-import { bundleLoader } from '../../src/cli/serve.js';
-import { loadSplit } from '../../src/core/data/index.js';
 import { initTf, tf } from '../../src/core/tf.js';
 import { KEY } from './helpers.js';
+import { openTinyBundle, writeTinyBundle } from './real-bundle-helpers.js';
 
 let dir: string;
 let itemIds: string[];
@@ -26,37 +18,16 @@ let firstHistory: string[];
 beforeAll(async () => {
   await initTf();
   dir = await mkdtemp(join(tmpdir(), 'semid-real-bundle-'));
-  const split = await loadSplit('synthetic:items=60,users=120,seed=5,minLength=4,maxLength=8');
+  const split = await writeTinyBundle(dir);
   itemIds = split.items.map((i) => i.id);
   firstHistory = (split.train[0]?.history ?? []).slice();
-  const { table } = await buildIndex({
-    scheme: 'category',
-    split,
-    seed: 1,
-    out: join(dir, 'index'),
-  });
-  const model = CodeTransformer.create(
-    resolveModelConfig({ dModel: 16, layers: 1, heads: 2, ffn: 32, maxHistory: 4, dropout: 0 }),
-    table.levelSizes,
-  );
-  await saveModel(join(dir, 'model'), model, { index: join(dir, 'index') });
-  model.dispose();
-  await exportOnnx(join(dir, 'model'));
 }, 120_000);
 
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function open(runtime: 'tfjs' | 'onnx') {
-  const registry = await BundleRegistry.open([{ name: 'tiny', dir }], bundleLoader(runtime), { persist: false });
-  const app = await buildApp({ registry, apiKey: KEY });
-  const close = async () => {
-    await app.close();
-    await registry.close();
-  };
-  return { app, registry, close };
-}
+const open = (runtime: 'tfjs' | 'onnx') => openTinyBundle(dir, runtime);
 
 describe('a real tiny bundle', () => {
   it('recommends real items with exact scores (TF.js), frees its tensors, and takes new items', async () => {
