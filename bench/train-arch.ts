@@ -4,7 +4,10 @@
  * codes over a 1,024-token vocabulary), one thread. Reports seconds per step and items (next-item
  * targets) per second for each architecture, and each one's speed relative to the decoder-only model.
  *
- *   npx tsx bench/train-arch.ts [--seconds 15] [--json]
+ * `--levels` / `--layers` / `--items` change the code shape, depth and window length (e.g. Beauty's
+ * CID+IID index: --levels 16,16,16,12101 --layers 4 --items 9).
+ *
+ *   npx tsx bench/train-arch.ts [--seconds 15] [--levels 256,256,256,253] [--layers 2] [--items 16] [--arch decoder,item] [--json]
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -17,13 +20,23 @@ import { createRng } from '../src/core/rng.js';
 import { initTf } from '../src/core/tf.js';
 
 const { values } = parseArgs({
-  options: { seconds: { type: 'string', default: '15' }, json: { type: 'boolean' } },
+  options: {
+    seconds: { type: 'string', default: '15' },
+    levels: { type: 'string', default: '256,256,256,253' },
+    layers: { type: 'string', default: '2' },
+    items: { type: 'string', default: '16' },
+    arch: { type: 'string', default: 'decoder,item' },
+    json: { type: 'boolean' },
+  },
 });
 const seconds = Number(values.seconds);
 const backend = await initTf();
-const levelSizes = [256, 256, 256, 253];
+const levelSizes = (values.levels as string).split(',').map(Number);
+const layers = Number(values.layers);
 const rng = createRng(1);
-const windows = Array.from({ length: 64 }, () => Array.from({ length: 16 }, () => levelSizes.map((s) => rng.int(s))));
+const windows = Array.from({ length: 64 }, () =>
+  Array.from({ length: Number(values.items) }, () => levelSizes.map((s) => rng.int(s))),
+);
 
 interface Row {
   arch: ModelArch;
@@ -33,7 +46,7 @@ interface Row {
 }
 
 async function measure(arch: ModelArch): Promise<Row> {
-  const cfg = resolveModelConfig({ arch, dModel: 128, heads: 4, layers: 2, ffn: 512, dropout: 0, maxHistory: 15 });
+  const cfg = resolveModelConfig({ arch, dModel: 128, heads: 4, layers, ffn: 512, dropout: 0, maxHistory: 20 });
   const model = CodeTransformer.create(cfg, levelSizes);
   const batch: TrainBatch = arch === 'item' ? itemBatch(model.layout, windows) : decoderBatch(model.layout, windows);
   const items = targetCount(batch) / levelSizes.length; // next-item targets per step
@@ -65,8 +78,8 @@ async function measure(arch: ModelArch): Promise<Row> {
 }
 
 const rows: Row[] = [];
-for (const arch of ['decoder', 'item'] as const) rows.push(await measure(arch));
-const base = rows[0] as Row;
+for (const arch of (values.arch as string).split(',') as ModelArch[]) rows.push(await measure(arch));
+const base = rows.find((r) => r.arch === 'decoder') ?? (rows[0] as Row);
 const out = {
   backend,
   load: loadavg()[0] ?? 0,
@@ -74,11 +87,13 @@ const out = {
 };
 if (values.json) console.log(JSON.stringify(out, null, 2));
 else {
-  console.log(`backend ${backend}, load ${out.load.toFixed(2)}, ${seconds} s per architecture, one thread`);
+  console.log(
+    `backend ${backend}, load ${out.load.toFixed(2)}, levels [${levelSizes}], ${layers} layers, ${seconds} s per architecture, one thread`,
+  );
   for (const r of out.rows) {
     console.log(
       `${r.arch.padEnd(8)} ${r.secondsPerStep.toFixed(3)} s/step  ${r.itemsPerSecond.toFixed(0)} items/s  ` +
-        `x${r.speedVsDecoder.toFixed(2)} vs decoder (${r.steps} steps)`,
+        `x${r.speedVsDecoder.toFixed(2)} vs ${base.arch} (${r.steps} steps)`,
     );
   }
 }
