@@ -89,14 +89,9 @@ export type TrainBatch = DecoderBatch | EncDecBatch | ItemBatch;
 /** Number of real targets (tokens) in a batch (the loss normaliser). */
 export function targetCount(b: TrainBatch): number {
   if (b.kind === 'encdec') return b.b * b.levels;
-  if (b.kind === 'item') {
-    let n = 0;
-    for (let i = 0; i < b.weights.length; i++) n += b.weights[i] as number;
-    return n * b.levels;
-  }
   let n = 0;
   for (let i = 0; i < b.weights.length; i++) n += b.weights[i] as number;
-  return n;
+  return b.kind === 'item' ? n * b.levels : n; // an item slot's target is a whole code
 }
 
 /** Flattened tokens of [BOS, codes...] and their level ids (BOS gets level `layout.levels`). */

@@ -212,20 +212,25 @@ export function softmaxCrossEntropy(
 /**
  * Sum of embedding lookups, out[i] = sum_k tables[k][ids[k][i]], computed on the JS side: the wasm
  * gather kernel is ~10x slower than typed-array row copies for these shapes, and its gradient
- * (UnsortedSegmentSum) is a JS loop anyway. The gradient scatters rows back into each table.
- * @param tables k tensors [rows_k, d] float32
+ * (UnsortedSegmentSum) is a JS loop anyway. The gradient scatters rows back into each table. A table
+ * may appear in several terms (an item's L code tokens all read `tok_emb`): it is read once and gets
+ * one gradient, accumulated over its terms.
+ * @param tables k tensors [rows_k, d] float32 (the same tensor may repeat)
  * @param ids k Int32Arrays of the same length n, each id < rows_k; -1 adds nothing (a missing term)
  * @returns [n, d] float32
  */
 export function embedSum(tables: Tensor[], ids: Int32Array[]): tf.Tensor2D {
   const n = (ids[0] as Int32Array).length;
   const d = tables[0]?.shape[1] as number;
+  const distinct = [...new Set(tables)];
+  const of = tables.map((t) => distinct.indexOf(t));
   const op = customGrad((...args: unknown[]) => {
-    const ts = args.slice(0, tables.length) as Tensor[];
+    const ts = args.slice(0, distinct.length) as Tensor[];
+    const values = ts.map((t) => t.dataSync() as Float32Array);
     const out = new Float32Array(n * d);
-    ts.forEach((t, k) => {
-      const tv = t.dataSync() as Float32Array;
-      const rows = t.shape[0] as number;
+    of.forEach((u, k) => {
+      const tv = values[u] as Float32Array;
+      const rows = (ts[u] as Tensor).shape[0] as number;
       const idk = ids[k] as Int32Array;
       for (let i = 0; i < n; i++) {
         const r = idk[i] as number;
@@ -240,9 +245,9 @@ export function embedSum(tables: Tensor[], ids: Int32Array[]): tf.Tensor2D {
       value: tf.tensor2d(out, [n, d]),
       gradFunc: (dy: Tensor) => {
         const g = dy.dataSync() as Float32Array;
-        return ts.map((t, k) => {
-          const rows = t.shape[0] as number;
-          const acc = new Float32Array(rows * d);
+        const accs = ts.map((t) => new Float32Array((t.shape[0] as number) * d));
+        of.forEach((u, k) => {
+          const acc = accs[u] as Float32Array;
           const idk = ids[k] as Int32Array;
           for (let i = 0; i < n; i++) {
             if (idk[i] === -1) continue;
@@ -250,12 +255,12 @@ export function embedSum(tables: Tensor[], ids: Int32Array[]): tf.Tensor2D {
             const src = i * d;
             for (let j = 0; j < d; j++) acc[dst + j] = (acc[dst + j] as number) + (g[src + j] as number);
           }
-          return tf.tensor2d(acc, [rows, d]);
         });
+        return accs.map((acc, u) => tf.tensor2d(acc, [(ts[u] as Tensor).shape[0] as number, d]));
       },
     };
   });
-  return op(...tables) as tf.Tensor2D;
+  return op(...distinct) as tf.Tensor2D;
 }
 
 /** Inverted dropout with an explicit seed; identity when rate is 0 or not training. */

@@ -322,7 +322,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
         step++;
         n++;
         lossSum += loss;
-        seen += batch.kind === 'encdec' ? batch.b * batch.levels : targetCount(batch);
+        seen += targetCount(batch);
         const tps = seen / ((performance.now() - te) / 1000);
         opts.onStep?.({ epoch, step, stepsPerEpoch: batches.length, loss, tokensPerSecond: tps });
         if (opts.maxSteps !== undefined && step >= opts.maxSteps) {

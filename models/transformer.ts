@@ -966,6 +966,9 @@ class DecoderSession implements DecodingSession {
   }
 }
 
+/** Rows per code-head pass of an item-level step (no cache to gather, so larger chunks than STEP_CHUNK). */
+const ITEM_STEP_CHUNK = 4096;
+
 /** Decoding session of the item-level model: one state per user; each step runs only the small code head. */
 class ItemSession implements DecodingSession {
   private readonly users: number;
@@ -979,9 +982,9 @@ class ItemSession implements DecodingSession {
     checkRows(rows, this.users, this.model.layout.levels);
     const V = this.model.vocabSize;
     const out: Float32Array[] = [];
-    for (let c = 0; c < rows.length; c += STEP_CHUNK * 8) {
-      const flat = this.model.stepItem(this.states, rows.slice(c, c + STEP_CHUNK * 8));
-      for (let i = 0; i < flat.length / V; i++) out.push(flat.slice(i * V, (i + 1) * V));
+    for (let c = 0; c < rows.length; c += ITEM_STEP_CHUNK) {
+      const flat = this.model.stepItem(this.states, rows.slice(c, c + ITEM_STEP_CHUNK));
+      for (let i = 0; i < flat.length / V; i++) out.push(flat.subarray(i * V, (i + 1) * V)); // rows never overlap
     }
     return out;
   }
