@@ -13,6 +13,7 @@
  *   target is the next item's code (slot 0: w1).
  */
 import { BOS, PAD, type TokenLayout } from '../src/core/codes.js';
+import { SemidError } from '../src/core/errors.js';
 import type { Code } from '../src/core/types.js';
 
 /** A decoder-only training batch: every non-pad position is a next-token target. */
@@ -81,6 +82,46 @@ export interface ItemBatch {
   targets: Int32Array;
   /** [b*t] float32: 1 for a slot with a target. */
   weights: Float32Array;
+  /**
+   * The training catalogue the dense item head (ModelConfig.dense) ranks, shared by every batch of a
+   * run (the same arrays, not copies); absent when the head is off.
+   */
+  catalogue?: ItemCatalogue;
+  /** With `catalogue`: [b*t] int32 row of each slot's target in it, -1 where weights are 0. */
+  targetItem?: Int32Array;
+}
+
+/** The items a dense item head ranks in training: their code tokens and code buckets, one row per item. */
+export interface ItemCatalogue {
+  /** Items. */
+  n: number;
+  /** [n*levels] int32 code tokens, row-major. */
+  tokens: Int32Array;
+  /** [n] int32 hashed code bucket (`codeBucket`), -1 when code buckets are off. */
+  bucket: Int32Array;
+}
+
+/**
+ * The catalogue of `codes` (one per item, no duplicates) for the dense item head, and a lookup of a
+ * code's row by its comma-joined tokens.
+ */
+export function itemCatalogue(
+  layout: TokenLayout,
+  codes: readonly Code[],
+  buckets = 0,
+): { catalogue: ItemCatalogue; rowOf: Map<string, number> } {
+  const L = layout.levels;
+  const n = codes.length;
+  const tokens = new Int32Array(n * L);
+  const bucket = new Int32Array(n).fill(-1);
+  const rowOf = new Map<string, number>();
+  codes.forEach((c, i) => {
+    for (let l = 0; l < L; l++) tokens[i * L + l] = layout.token(l, c[l] as number);
+    const row = tokens.subarray(i * L, (i + 1) * L);
+    if (buckets > 0) bucket[i] = codeBucket(row, layout.vocabSize, buckets);
+    rowOf.set(row.join(','), i);
+  });
+  return { catalogue: { n, tokens, bucket }, rowOf };
 }
 
 /** Any batch kind. */
@@ -194,7 +235,12 @@ export function itemSlots(
  * maxHistory+1 items): the inputs are each window minus its last item, every slot's target the next item.
  * @param buckets hashed code buckets (ModelConfig.codeBuckets, 0 = none)
  */
-export function itemBatch(layout: TokenLayout, windows: readonly (readonly Code[])[], buckets = 0): ItemBatch {
+export function itemBatch(
+  layout: TokenLayout,
+  windows: readonly (readonly Code[])[],
+  buckets = 0,
+  dense?: { catalogue: ItemCatalogue; rowOf: ReadonlyMap<string, number> },
+): ItemBatch {
   const L = layout.levels;
   const b = windows.length;
   const inputs = windows.map((w) => w.slice(0, Math.max(0, w.length - 1)));
@@ -212,7 +258,22 @@ export function itemBatch(layout: TokenLayout, windows: readonly (readonly Code[
     put(r * t, w[0] as Code);
     for (let k = 1; k < w.length; k++) put(first + k, w[k] as Code);
   });
-  return { kind: 'item', b, levels: L, ...slots, targets, weights };
+  const out: ItemBatch = { kind: 'item', b, levels: L, ...slots, targets, weights };
+  if (dense === undefined) return out;
+  const targetItem = new Int32Array(b * t).fill(-1);
+  for (let i = 0; i < b * t; i++) {
+    if (weights[i] !== 1) continue;
+    const k = targets.subarray(i * L, (i + 1) * L).join(',');
+    const row = dense.rowOf.get(k);
+    if (row === undefined) {
+      throw new SemidError(
+        'SEMID_ERR_INTERNAL',
+        `target code [${k}] is not in the dense head's catalogue; build the catalogue from the same index`,
+      );
+    }
+    targetItem[i] = row;
+  }
+  return { ...out, catalogue: dense.catalogue, targetItem };
 }
 
 /** Builds an encoder-decoder batch from (history codes, target code) pairs. */
@@ -284,6 +345,7 @@ function sliceRows<B extends TrainBatch>(batch: B, r0: number, r1: number): B {
       keep: s(batch.keep, t),
       targets: s(batch.targets, t * L),
       weights: s(batch.weights, t),
+      ...(batch.targetItem ? { targetItem: s(batch.targetItem, t) } : {}),
     };
   }
   if (batch.kind === 'decoder') {

@@ -47,6 +47,18 @@ export interface ModelConfig {
   unlikelihood: number;
   /** How many of the most recent history items the unlikelihood term covers (the current item first). Default 2. */
   unlikelihoodItems: number;
+  /**
+   * Item-level only: weight of a dense item head's loss (0 = off, the default). The head scores every
+   * catalogue item by the dot product of the user state (its own layer norm) with the item's input
+   * embedding (the sum of its code tokens' vectors and, with codeBuckets, its bucket vector): a
+   * full-softmax cross-entropy over the training catalogue, as SASRec's, trained beside the code head.
+   * Decoding adds `denseFusion` times this dot product to each finished code's log-probability
+   * (generative candidates re-scored by a dense retriever, as in LIGER, Yang et al. 2024), so every
+   * result is still a code the trie holds. It costs one catalogue-wide softmax per training position.
+   */
+  dense: number;
+  /** Item-level with `dense` > 0: weight of the dense score added to a finished code's log-probability. Default 1. */
+  denseFusion: number;
   /** Tie the output head to the token embedding (logits = h . E^T). Default false. */
   tiedHead: boolean;
   /** Peak learning rate of Adam. Default 2e-3. */
@@ -93,6 +105,8 @@ export const DEFAULT_MODEL_CONFIG: Readonly<ModelConfig> = Object.freeze({
   codeBuckets: 0,
   unlikelihood: 0,
   unlikelihoodItems: 2,
+  dense: 0,
+  denseFusion: 1,
   tiedHead: false,
   lr: 2e-3,
   batch: 64,
@@ -156,6 +170,13 @@ export function resolveModelConfig(partial: Partial<ModelConfig> | Record<string
     problems.push(`unlikelihood must be a number >= 0, got ${JSON.stringify(cfg.unlikelihood)}`);
   else if (cfg.unlikelihood > 0 && cfg.arch !== 'item')
     problems.push(`unlikelihood works with arch "item" only (arch is ${JSON.stringify(cfg.arch)}); set it to 0`);
+  for (const f of ['dense', 'denseFusion'] as const) {
+    const v = cfg[f];
+    if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v))
+      problems.push(`${f} must be a number >= 0, got ${JSON.stringify(v)}`);
+  }
+  if (cfg.dense > 0 && cfg.arch !== 'item')
+    problems.push(`dense works with arch "item" only (arch is ${JSON.stringify(cfg.arch)}); set it to 0`);
   if (cfg.codeBuckets > 0 && cfg.arch !== 'item')
     problems.push(`codeBuckets works with arch "item" only (arch is ${JSON.stringify(cfg.arch)}); set it to 0`);
   if (cfg.decay !== 'cosine' && cfg.decay !== 'none')

@@ -14,7 +14,7 @@ import type { CodeTable } from '../src/core/codes.js';
 import { SemidError } from '../src/core/errors.js';
 import { createRng, type Rng } from '../src/core/rng.js';
 import type { Code, SplitData } from '../src/core/types.js';
-import { decoderBatch, encDecBatch, itemBatch, type TrainBatch, targetCount } from './batch.js';
+import { decoderBatch, encDecBatch, itemBatch, itemCatalogue, type TrainBatch, targetCount } from './batch.js';
 import { type ModelConfig, resolveModelConfig } from './config.js';
 import { saveModel } from './io.js';
 import { AdamW } from './optim.js';
@@ -165,8 +165,17 @@ function epochBatches(
     for (const seq of data.trainSequences)
       windows.push(...userWindows(codesOf(seq), cfg.maxHistory, cfg.windowStride, rng));
     const groups = bucketBatches(windows, (w) => w.length, cfg.batch, rng);
+    // the dense item head ranks the whole index (every item with a code), as SASRec's softmax does
+    const dense =
+      cfg.arch === 'item' && cfg.dense > 0
+        ? itemCatalogue(
+            layoutOf.layout,
+            [...table.entries()].map(([, c]) => c),
+            cfg.codeBuckets,
+          )
+        : undefined;
     const batches = groups.map((g) =>
-      cfg.arch === 'item' ? itemBatch(layoutOf.layout, g, cfg.codeBuckets) : decoderBatch(layoutOf.layout, g),
+      cfg.arch === 'item' ? itemBatch(layoutOf.layout, g, cfg.codeBuckets, dense) : decoderBatch(layoutOf.layout, g),
     );
     return { batches, tokens: windows.reduce((a, w) => a + w.length * L, 0), missing };
   }
@@ -247,7 +256,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
       join(ckptDir, 'state.json'),
       'checkpoint state',
     );
-    const a = { ...resumed.config, epochs: 0 };
+    const a = { ...resolveModelConfig(resumed.config), epochs: 0 }; // fields added since take their defaults
     const b = { ...cfg, epochs: 0 };
     if (JSON.stringify(a) !== JSON.stringify(b) || JSON.stringify(resumed.levelSizes) !== JSON.stringify(levelSizes)) {
       throw new SemidError(
@@ -255,7 +264,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
         `cannot resume from ${ckptDir}: it was trained with a different config or index (only "epochs" may change); use a new --out or drop --resume`,
       );
     }
-    cfg = { ...resumed.config, epochs: cfg.epochs };
+    cfg = { ...resolveModelConfig(resumed.config), epochs: cfg.epochs };
   }
   const model = CodeTransformer.create(cfg, levelSizes);
   const workers = opts.workers ?? defaultWorkers();

@@ -20,7 +20,7 @@ import { createRng } from '../src/core/rng.js';
 import { type Tensor, tf, tidyData } from '../src/core/tf.js';
 import type { Code } from '../src/core/types.js';
 import type { DecoderBatch, EncDecBatch, ItemBatch, TrainBatch } from './batch.js';
-import { flatten, itemSlots } from './batch.js';
+import { codeBucket, flatten, itemSlots } from './batch.js';
 import type { ModelConfig } from './config.js';
 import { attention, dropout, embedSum, layerNorm, linear, NEG, softmaxCrossEntropy } from './ops.js';
 
@@ -82,6 +82,7 @@ export function paramSpecs(cfg: ModelConfig, levels: number, vocabSize: number):
     emb('pos_emb', [cfg.maxHistory + 1, d]);
     if (cfg.codeBuckets > 0) emb('code_emb', [cfg.codeBuckets, d]);
     for (let i = 0; i < cfg.layers; i++) block(`blk${i}`, false);
+    if (cfg.dense > 0) ln('dense.ln');
     ln('code.ln2');
     mat('code.ffn.w1', [d, cfg.ffn]);
     vec('code.ffn.b1', cfg.ffn, 'zeros');
@@ -461,6 +462,57 @@ export class CodeTransformer implements GenerativeModel {
     return Array.from({ length: L }, (_, l) => this.levelHead(tf.slice(z, [l * n, 0], [n, d]), l));
   }
 
+  /**
+   * Items' input embeddings without position (what an item slot adds up): the sum of the code tokens'
+   * vectors and, with code buckets, the bucket vector. [m, d]
+   * @param tokens [m*L] int32 code tokens, row-major
+   * @param bucket [m] int32 code buckets (-1: none)
+   */
+  private itemEmbeddings(tokens: Int32Array, bucket: Int32Array): Tensor {
+    const L = this.layout.levels;
+    const m = bucket.length;
+    const ids = Array.from({ length: L }, (_, l) => {
+      const a = new Int32Array(m);
+      for (let i = 0; i < m; i++) a[i] = tokens[i * L + l] as number;
+      return a;
+    });
+    const tok = this.w('tok_emb');
+    if (this.config.codeBuckets > 0) return embedSum([...ids.map(() => tok), this.w('code_emb')], [...ids, bucket]);
+    return embedSum(
+      ids.map(() => tok),
+      ids,
+    );
+  }
+
+  /** The dense item head's user vectors: its layer norm of the states [n, d]. */
+  private denseUser(state: Tensor): Tensor {
+    return layerNorm(state, this.w('dense.ln.g'), this.w('dense.ln.b'));
+  }
+
+  /**
+   * The dense item head's loss: full-softmax cross-entropy of each target slot's item over the batch's
+   * catalogue (dot products of the user vector with every item's input embedding), weighted by
+   * `dense` and normalised by `denom` as the code levels are (so `dense` 1 weighs the dense item NLL
+   * like the code's whole NLL).
+   */
+  private denseLoss(batch: ItemBatch, state: Tensor, denom: number): tf.Scalar {
+    const cat = batch.catalogue;
+    const rows = batch.targetItem;
+    if (cat === undefined || rows === undefined) {
+      throw new SemidError('SEMID_ERR_INTERNAL', 'dense head on, but the item batch carries no catalogue');
+    }
+    const items = this.itemEmbeddings(cat.tokens, cat.bucket); // [N, d]
+    const logits = linear(this.denseUser(state), tf.transpose(items)); // [b*t, N]
+    const labels = Int32Array.from(rows, (r) => Math.max(0, r));
+    return softmaxCrossEntropy(
+      logits,
+      tf.tensor1d(labels, 'int32'),
+      tf.tensor1d(batch.weights, 'float32'),
+      denom / this.config.dense,
+      0,
+    );
+  }
+
   /** Item-level training logits: per level l, [b*t, size_l] (teacher forcing on each slot's target). */
   private itemLevelLogits(batch: ItemBatch, drop: Drop, state = this.itemForward(batch, drop)): Tensor[] {
     return this.codeLogits(state, batch.targets, drop);
@@ -583,6 +635,7 @@ export class CodeTransformer implements GenerativeModel {
         const ce = softmaxCrossEntropy(lg, tf.tensor1d(labels, 'int32'), w, denom, eps);
         total = total ? (tf.add(total, ce) as tf.Scalar) : ce;
       });
+      if (this.config.dense > 0) total = tf.add(total as tf.Scalar, this.denseLoss(batch, state, denom)) as tf.Scalar;
       const ul = this.config.unlikelihood > 0 ? this.unlikelihood(batch, state, denom, drop) : undefined;
       return (ul ? tf.add(total as tf.Scalar, ul) : total) as tf.Scalar;
     }
@@ -677,6 +730,34 @@ export class CodeTransformer implements GenerativeModel {
     return tidyData(() => {
       const x = this.itemForward({ b, ...slots }, new Drop(0, undefined));
       return tf.reshape(tf.slice(tf.reshape(x, [b, slots.t, d]), [0, slots.t - 1, 0], [b, 1, d]), [b, d]);
+    });
+  }
+
+  /**
+   * @internal the dense item head's scores: per i, `denseFusion` * u(user_i) . e(code_i), where u is the
+   * head's user vector of that user's state and e the code's item embedding (any valid code, also an
+   * item added after training). Empty unless `dense` > 0.
+   * @param states [b*d] states from itemStates
+   */
+  denseScores(states: Float32Array, users: readonly number[], codes: readonly Code[]): Float32Array {
+    if (this.config.dense <= 0 || codes.length === 0) return new Float32Array(0);
+    const L = this.layout.levels;
+    const d = this.config.dModel;
+    const m = codes.length;
+    const state = new Float32Array(m * d);
+    users.forEach((u, i) => {
+      state.set(states.subarray(u * d, (u + 1) * d), i * d);
+    });
+    const tokens = new Int32Array(m * L);
+    const bucket = new Int32Array(m).fill(-1);
+    codes.forEach((c, i) => {
+      for (let l = 0; l < L; l++) tokens[i * L + l] = this.layout.token(l, c[l] as number);
+      if (this.config.codeBuckets > 0)
+        bucket[i] = codeBucket(tokens.subarray(i * L, (i + 1) * L), this.vocabSize, this.config.codeBuckets);
+    });
+    return tidyData(() => {
+      const u = this.denseUser(tf.tensor2d(state, [m, d]));
+      return tf.mul(tf.sum(tf.mul(u, this.itemEmbeddings(tokens, bucket)), 1), this.config.denseFusion);
     });
   }
 
@@ -972,11 +1053,14 @@ const ITEM_STEP_CHUNK = 4096;
 /** Decoding session of the item-level model: one state per user; each step runs only the small code head. */
 class ItemSession implements DecodingSession {
   private readonly users: number;
+  /** Present when the model has a dense item head (DecodingSession.itemScores). */
+  readonly itemScores?: (users: readonly number[], codes: readonly Code[]) => Promise<Float32Array>;
   constructor(
     private readonly model: CodeTransformer,
     private readonly states: Float32Array,
   ) {
     this.users = states.length / model.config.dModel;
+    if (model.config.dense > 0) this.itemScores = async (users, codes) => model.denseScores(states, users, codes);
   }
   async next(rows: readonly BeamRow[]): Promise<Float32Array[]> {
     checkRows(rows, this.users, this.model.layout.levels);

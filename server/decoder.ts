@@ -152,8 +152,16 @@ export class ModelDecoder implements BundleDecoder {
     try {
       const logits = await session.next(rows);
       for (const row of logits) logSoftmaxInPlace(row);
-      return candidates.map((c) => {
-        let s = 0;
+      // a model with item scores (a dense item head) adds them, as beam search does
+      const extra =
+        typeof session.itemScores === 'function'
+          ? await session.itemScores(
+              candidates.map(() => 0),
+              candidates,
+            )
+          : undefined;
+      return candidates.map((c, i) => {
+        let s = extra ? (extra[i] as number) : 0;
         for (let l = 0; l < L; l++) {
           const r = rowIndex.get(codeKey(c.slice(0, l))) as number;
           s += (logits[r] as Float32Array)[this.layout.token(l, c[l] as number)] as number;

@@ -46,10 +46,12 @@ export interface TransformerWeights {
   values: ReadonlyMap<string, Float32Array>;
 }
 
-/** The two serialised graphs of an export. */
+/** The serialised graphs of an export. */
 export interface OnnxGraphs {
   encode: Uint8Array;
   step: Uint8Array;
+  /** The item-level model's dense item head (config.dense > 0), else absent. */
+  score?: Uint8Array;
 }
 
 /** Graph-building helpers that know the weights and the model's dimensions. */
@@ -417,6 +419,24 @@ export function buildItemGraphs(w: TransformerWeights): OnnxGraphs {
   const V = layout.vocabSize;
   const L = layout.levels;
 
+  /** Items' input embeddings without position: codes [..., L] int64 -> [..., d] (transformer.ts itemEmbeddings). */
+  const itemEmbeddings = (net: Net, codes: string): string => {
+    const g = net.g;
+    const axis = 2; // codes are [B, n, L] in both graphs
+    let emb = g.reduceSum(g.gather(net.p('tok_emb'), codes), [axis]);
+    const M = w.config.codeBuckets;
+    if (M > 0) {
+      // models/batch.ts codeBucket: h = (h * V + token) mod M, coarse to fine
+      let h = g.i64([0], []);
+      for (let l = 0; l < L; l++) {
+        const t = g.squeeze(g.slice(codes, [l], [l + 1], [axis]), [axis]);
+        h = g.node('Mod', [g.add(g.mul(h, g.i64([V], [])), t), g.i64([M], [])]);
+      }
+      emb = g.add(emb, g.gather(net.p('code_emb'), h));
+    }
+    return emb;
+  };
+
   // ---- encode: items of L tokens -> slots [start, items...] -> causal stack -> the last slot's state
   const e = new Net('semid_item_encode', w);
   const g = e.g;
@@ -425,17 +445,7 @@ export function buildItemGraphs(w: TransformerWeights): OnnxGraphs {
   const tok3 = g.reshape(hist, [0, -1, L]); // [B,n,L]
   const itemMask = g.squeeze(g.slice(g.reshape(mask, [0, -1, L]), [0], [1], [2]), [2]); // [B,n]
   const pos = g.mul(g.cumsum(itemMask, 1), itemMask); // items 1..n, padding 0
-  let itemEmb = g.add(g.reduceSum(g.gather(e.p('tok_emb'), tok3), [2]), g.gather(e.p('pos_emb'), pos));
-  const M = w.config.codeBuckets;
-  if (M > 0) {
-    // models/batch.ts codeBucket: h = (h * V + token) mod M, coarse to fine
-    let h = g.i64([0], []);
-    for (let l = 0; l < L; l++) {
-      const t = g.squeeze(g.slice(tok3, [l], [l + 1], [2]), [2]);
-      h = g.node('Mod', [g.add(g.mul(h, g.i64([V], [])), t), g.i64([M], [])]);
-    }
-    itemEmb = g.add(itemEmb, g.gather(e.p('code_emb'), h));
-  }
+  const itemEmb = g.add(itemEmbeddings(e, tok3), g.gather(e.p('pos_emb'), pos));
   const start = g.add(g.gather(e.p('tok_emb'), g.i64([BOS], [])), g.gather(e.p('pos_emb'), g.i64([0], []))); // [d]
   const isItem = g.unsqueeze(g.equal(itemMask, g.i64([1], [])), [2]);
   const slots = g.where(isItem, itemEmb, start); // padding slots look like the start
@@ -470,7 +480,17 @@ export function buildItemGraphs(w: TransformerWeights): OnnxGraphs {
   sg.output(logits, 'logits', 'FLOAT', ['batch', 'beams', V]);
 
   const meta = { metadata: { semid_arch: 'item' } };
-  return { encode: g.toModel(meta), step: sg.toModel(meta) };
+  if (!(w.config.dense > 0)) return { encode: g.toModel(meta), step: sg.toModel(meta) };
+
+  // ---- score: the dense item head, denseFusion * LN_dense(state) . item embedding, per candidate code
+  const c = new Net('semid_item_score', w);
+  const cg = c.g;
+  const cstate = cg.input('state', 'FLOAT', ['batch', c.d]);
+  const codes = cg.input('codes', 'INT64', ['batch', 'items', L]);
+  const u = cg.unsqueeze(c.ln(cstate, 'dense.ln'), [2]); // [B,d,1]
+  const dot = cg.squeeze(cg.matmul(itemEmbeddings(c, codes), u), [2]); // [B,K]
+  cg.output(cg.mul(dot, cg.f32([w.config.denseFusion], [])), 'score', 'FLOAT', ['batch', 'items']);
+  return { encode: g.toModel(meta), step: sg.toModel(meta), score: cg.toModel(meta) };
 }
 
 /** The manifest fields of an export of a model with this config and index. */
@@ -493,6 +513,7 @@ export function onnxManifestFields(config: ModelConfig, levelSizes: readonly num
       heads: config.heads,
       ffn: config.ffn,
       tiedHead: config.tiedHead,
+      ...(config.dense > 0 ? { dense: config.dense, denseFusion: config.denseFusion } : {}),
     },
   };
 }
@@ -513,9 +534,9 @@ export async function exportWeights(
   outDir: string,
   source: Record<string, unknown> = {},
 ): Promise<void> {
-  const { encode, step } = buildGraphs(w);
+  const { encode, step, score } = buildGraphs(w);
   const fields = onnxManifestFields(w.config, w.levelSizes);
-  await writeOnnxDir(outDir, { ...fields, source: { ...fields.source, ...source } }, encode, step);
+  await writeOnnxDir(outDir, { ...fields, source: { ...fields.source, ...source } }, encode, step, score);
 }
 
 /**

@@ -40,8 +40,12 @@ export interface OnnxManifest extends ManifestBase {
   /** History items read; longer histories are cut to the most recent. */
   maxHistory: number;
   history: HistoryFormat;
-  /** File names inside the directory. */
-  files: { encode: string; step: string };
+  /**
+   * File names inside the directory. `score` (optional): per candidate code, a score added to its
+   * log-probability (DecodingSession.itemScores); takes the encode outputs plus `codes` [batch, items,
+   * levels] int64 and outputs `score` [batch, items].
+   */
+  files: { encode: string; step: string; score?: string };
   /** Where the graphs came from (architecture, config), informational. */
   source?: Record<string, unknown>;
 }
@@ -119,23 +123,26 @@ export type OnnxManifestFields = Omit<OnnxManifest, keyof ManifestBase | 'files'
 
 /**
  * Writes an exported ONNX directory atomically: the two serialised graphs and manifest.json.
- * @param encode the encode graph's ModelProto bytes; @param step the step graph's.
+ * @param encode the encode graph's ModelProto bytes; @param step the step graph's; @param score the
+ *   optional item-score graph's.
  */
 export async function writeOnnxDir(
   outDir: string,
   fields: OnnxManifestFields,
   encode: Uint8Array,
   step: Uint8Array,
+  score?: Uint8Array,
 ): Promise<void> {
   const manifest: OnnxManifest = {
     ...manifestHead(ONNX_KIND),
     kind: ONNX_KIND,
     ...fields,
-    files: { encode: 'encode.onnx', step: 'step.onnx' },
+    files: { encode: 'encode.onnx', step: 'step.onnx', ...(score ? { score: 'score.onnx' } : {}) },
   };
   await writeDirAtomic(outDir, async (tmp) => {
     await writeFile(join(tmp, manifest.files.encode), encode);
     await writeFile(join(tmp, manifest.files.step), step);
+    if (score && manifest.files.score) await writeFile(join(tmp, manifest.files.score), score);
     await writeJson(join(tmp, 'manifest.json'), manifest);
   });
 }

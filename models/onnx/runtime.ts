@@ -44,6 +44,7 @@ export class OnnxModel implements GenerativeModel {
     readonly manifest: OnnxManifest,
     private readonly encode: ort.InferenceSession,
     private readonly step: ort.InferenceSession,
+    private readonly score?: ort.InferenceSession,
   ) {
     this.vocabSize = manifest.vocabSize;
     this.maxHistory = manifest.maxHistory;
@@ -104,7 +105,20 @@ export class OnnxModel implements GenerativeModel {
           `missing inputs [${missing}], outputs [${step.outputNames}]`,
       );
     }
-    return new OnnxModel(m, encode, step);
+    let score: ort.InferenceSession | undefined;
+    if (m.files.score !== undefined) {
+      score = await open(m.files.score);
+      const want = [...encode.outputNames, 'codes'];
+      const lacking = want.filter((n) => !score?.inputNames.includes(n));
+      if (lacking.length > 0 || !score.outputNames.includes('score')) {
+        throw new SemidError(
+          'SEMID_ERR_ARTIFACT_CORRUPT',
+          `${onnxDir}/${m.files.score} must take the encode outputs plus codes and output score; ` +
+            `missing inputs [${lacking}], outputs [${score.outputNames}]`,
+        );
+      }
+    }
+    return new OnnxModel(m, encode, step, score);
   }
 
   async begin(histories: readonly (readonly Code[])[]): Promise<DecodingSession> {
@@ -116,7 +130,13 @@ export class OnnxModel implements GenerativeModel {
       history: new ort.Tensor('int64', h.tokens, [B, h.length]),
       history_mask: new ort.Tensor('int64', h.mask, [B, h.length]),
     });
-    return new OnnxSession(this.step, cache, h.start, B, this.vocabSize, this.layout.levels);
+    const session = new OnnxSession(this.step, cache, h.start, B, this.vocabSize, this.layout.levels);
+    const score = this.score;
+    if (score !== undefined) {
+      const layout = this.layout;
+      session.itemScores = (users, codes) => runScore(score, session.cacheOf(), B, layout, users, codes);
+    }
+    return session;
   }
 
   dispose(): void {
@@ -124,11 +144,65 @@ export class OnnxModel implements GenerativeModel {
     this.released = true;
     void this.encode.release();
     void this.step.release();
+    void this.score?.release();
   }
+}
+
+/**
+ * Runs the score graph on candidate codes grouped under their users ([B, K, L], K = the most codes any
+ * user has; unused slots repeat a valid code and are ignored): one score per (users[i], codes[i]).
+ */
+async function runScore(
+  score: ort.InferenceSession,
+  cache: ort.InferenceSession.OnnxValueMapType,
+  B: number,
+  layout: TokenLayout,
+  users: readonly number[],
+  codes: readonly Code[],
+): Promise<Float32Array> {
+  const out = new Float32Array(codes.length);
+  if (codes.length === 0) return out;
+  const L = layout.levels;
+  const slotOf = new Int32Array(codes.length);
+  const count = new Int32Array(B);
+  users.forEach((u, i) => {
+    if (!Number.isInteger(u) || u < 0 || u >= B) {
+      throw new SemidError('SEMID_ERR_BAD_INPUT', `item score user ${u} outside [0, ${B})`);
+    }
+    slotOf[i] = count[u] as number;
+    count[u] = (count[u] as number) + 1;
+  });
+  const K = Math.max(...count);
+  const tokens = new BigInt64Array(B * K * L);
+  const first = layout.tokens(codes[0] as Code);
+  for (let r = 0; r < B * K; r++) for (let l = 0; l < L; l++) tokens[r * L + l] = BigInt(first[l] as number);
+  codes.forEach((c, i) => {
+    if (c.length !== L) {
+      throw new SemidError('SEMID_ERR_BAD_INPUT', `code [${c}] has ${c.length} levels, the model expects ${L}`);
+    }
+    const t = layout.tokens(c);
+    const o = ((users[i] as number) * K + (slotOf[i] as number)) * L;
+    for (let l = 0; l < L; l++) tokens[o + l] = BigInt(t[l] as number);
+  });
+  const res = await score.run({ ...cache, codes: new ort.Tensor('int64', tokens, [B, K, L]) });
+  const s = res.score;
+  if (s?.dims.length !== 2 || s.dims[0] !== B || s.dims[1] !== K) {
+    throw new SemidError(
+      'SEMID_ERR_ARTIFACT_CORRUPT',
+      `score graph returned shape [${s?.dims}], expected [${B}, ${K}]`,
+    );
+  }
+  const data = s.data as Float32Array;
+  users.forEach((u, i) => {
+    out[i] = data[u * K + (slotOf[i] as number)] as number;
+  });
+  return out;
 }
 
 class OnnxSession implements DecodingSession {
   private cache: ort.InferenceSession.OnnxValueMapType | undefined;
+  /** Set by OnnxModel.begin when the export has a score graph. */
+  itemScores?: (users: readonly number[], codes: readonly Code[]) => Promise<Float32Array>;
 
   constructor(
     private readonly step: ort.InferenceSession,
@@ -210,6 +284,12 @@ class OnnxSession implements DecodingSession {
     return out;
   }
 
+  /** The encode outputs (throws after dispose). */
+  cacheOf(): ort.InferenceSession.OnnxValueMapType {
+    if (!this.cache) throw new SemidError('SEMID_ERR_INTERNAL', 'DecodingSession used after dispose()');
+    return this.cache;
+  }
+
   dispose(): void {
     this.cache = undefined;
   }
@@ -252,8 +332,13 @@ function checkManifest(m: OnnxManifest, dir: string): void {
   if (!h || typeof h.bos !== 'boolean' || typeof h.sepAfterItem !== 'boolean' || !['bos', 'last'].includes(h.start)) {
     problems.push('history must be {bos: boolean, sepAfterItem: boolean, start: "bos" | "last"}');
   }
-  if (!m.files || typeof m.files.encode !== 'string' || typeof m.files.step !== 'string') {
-    problems.push('files must be {encode: string, step: string}');
+  if (
+    !m.files ||
+    typeof m.files.encode !== 'string' ||
+    typeof m.files.step !== 'string' ||
+    (m.files.score !== undefined && typeof m.files.score !== 'string')
+  ) {
+    problems.push('files must be {encode: string, step: string, score?: string}');
   }
   if (problems.length > 0) {
     throw new SemidError('SEMID_ERR_ARTIFACT_CORRUPT', `${dir}/manifest.json: ${problems.join('; ')}`);

@@ -294,21 +294,25 @@ async function search(
     }
     const heaps = Array.from({ length: users }, () => new TopK<Cand>(width, worse));
     const off = layout.offsets[level] as number;
+    const trie = scoring.trie;
+    const extra = level === L - 1 && trie !== undefined ? await finalScores(session, flat, trie) : undefined;
     let seq = 0;
     for (let r = 0; r < flat.length; r++) {
       const beam = flat[r] as Beam;
       const row = out[r] as Float32Array;
       const heap = heaps[beam.user] as TopK<Cand>;
+      const bonus = extra?.scores.subarray(extra.start[r] as number);
       if (scoring.kind === 'trie') {
         const lse = logSumExp(row);
         const values = beam.values === undefined ? [] : scoring.trie.next(beam.values);
         const blocked = scoring.exclude?.blocked(beam.user, beam.values);
-        for (const v of values) {
+        for (let j = 0; j < values.length; j++) {
+          const v = values[j] as number;
           if (blocked?.includes(v)) continue;
           // Rounded to float32 as the full path's in-place log-softmax stores it.
           const lp = Math.fround((row[off + v] as number) - lse);
           if (lp === Number.NEGATIVE_INFINITY) continue;
-          const s = beam.score + lp;
+          const s = beam.score + lp + (bonus ? (bonus[j] as number) : 0);
           seq++;
           if (admits(heap, s)) heap.push({ score: s, seq, beam, token: off + v });
         }
@@ -316,10 +320,12 @@ async function search(
       }
       if (scoring.trie !== undefined) {
         // Same order as the full scan (values ascending = tokens ascending), so ties break alike.
-        for (const v of beam.values === undefined ? [] : scoring.trie.next(beam.values)) {
+        const values = beam.values === undefined ? [] : scoring.trie.next(beam.values);
+        for (let j = 0; j < values.length; j++) {
+          const v = values[j] as number;
           const lp = row[off + v] as number;
           if (lp === Number.NEGATIVE_INFINITY) continue;
-          const s = beam.score + lp;
+          const s = beam.score + lp + (bonus ? (bonus[j] as number) : 0);
           seq++;
           if (admits(heap, s)) heap.push({ score: s, seq, beam, token: off + v });
         }
@@ -347,6 +353,38 @@ async function search(
     );
   }
   return beams;
+}
+
+/**
+ * The session's per-item scores (DecodingSession.itemScores) of every trie continuation of the last
+ * level's beams, in the order `search` visits them: row r's continuations start at `start[r]`.
+ * Undefined when the session has none.
+ */
+async function finalScores(
+  session: DecodingSession,
+  flat: readonly Beam[],
+  trie: CodeTrie,
+): Promise<{ scores: Float32Array; start: Int32Array } | undefined> {
+  if (typeof session.itemScores !== 'function') return undefined;
+  const start = new Int32Array(flat.length);
+  const users: number[] = [];
+  const codes: Code[] = [];
+  flat.forEach((beam, r) => {
+    start[r] = codes.length;
+    if (beam.values === undefined) return;
+    for (const v of trie.next(beam.values)) {
+      users.push(beam.user);
+      codes.push([...beam.values, v]);
+    }
+  });
+  const scores = await session.itemScores(users, codes);
+  if (scores.length !== codes.length) {
+    throw new SemidError(
+      'SEMID_ERR_INTERNAL',
+      `decoding session returned ${scores.length} item scores for ${codes.length} codes`,
+    );
+  }
+  return { scores, start };
 }
 
 function checkCommon(session: DecodingSession, users: number, beamWidth: number, topK: number): void {

@@ -17,6 +17,12 @@ export interface BeamRow {
 export interface DecodingSession {
   /** One Float32Array of length vocabSize per row: unnormalised next-token logits. */
   next(rows: readonly BeamRow[]): Promise<Float32Array[]>;
+  /**
+   * Optional: a score per finished code, added to its log-probability when beam search completes it
+   * (an item-level model's dense item head: `denseFusion` * user vector . item embedding). Entry i
+   * scores `codes[i]` (a complete code the trie holds) for batch user `users[i]`.
+   */
+  itemScores?(users: readonly number[], codes: readonly Code[]): Promise<Float32Array>;
   /** Frees what the session holds (caches, tensors). */
   dispose(): void;
 }
@@ -31,7 +37,10 @@ export interface GenerativeModel {
   dispose(): void;
 }
 
-/** One recommended item. `score` is the code's log-probability under the model (higher is better). */
+/**
+ * One recommended item. `score` is the code's log-probability under the model (higher is better), plus
+ * the session's `itemScores` entry when it has one.
+ */
 export interface Recommendation {
   item: ItemId;
   score: number;

@@ -198,6 +198,37 @@ describe('beamSearch (hand-computed golden case)', () => {
     expect(out[0]?.map((r) => r.item)).toEqual(['C', 'B', 'A']);
   });
 
+  it("adds the session's item scores to finished codes: they can reorder items and the beam", async () => {
+    // per user, an extra score per item: user 0 favours A by ln 2 and penalises C by ln 2; user 1 none
+    const bonus: Record<string, number>[] = [{ '0,0': ln(2), '0,1': 0, '1,0': -ln(2) }, {}];
+    const asked: string[] = [];
+    const withScores = () => {
+      const s = new TableSession([handTable(), handTable()]) as TableSession & DecodingSession;
+      s.itemScores = async (users, codes) => {
+        codes.forEach((c, i) => {
+          asked.push(`${users[i]}:${c.join(',')}`);
+        });
+        return Float32Array.from(codes, (c, i) => bonus[users[i] as number]?.[c.join(',')] ?? 0);
+      };
+      return s;
+    };
+    const [u0, u1] = await beamSearch(withScores(), 2, { layout, trie, beamWidth: 3, topK: 3 });
+    // user 0: A 0.09*2 = 0.18, B 0.12, C 0.135/2 = 0.0675; user 1 unchanged
+    expect(u0?.map((r) => r.item)).toEqual(['A', 'B', 'C']);
+    expect(u0?.map((r) => r.score)).toEqual([ln(0.18), ln(0.12), ln(0.0675)].map((x) => expect.closeTo(x, 5)));
+    expect(u1?.map((r) => r.item)).toEqual(['C', 'B', 'A']);
+    // only complete codes the trie holds were scored, each once per user beam that reached it
+    expect([...asked].sort()).toEqual(['0:0,0', '0:0,1', '0:1,0', '1:0,0', '1:0,1', '1:1,0']);
+    // a beam of 1 keeps level-0 value 0 (0.30 > 0.15), then the item score picks A over B
+    const [narrow] = await beamSearch(withScores(), 2, { layout, trie, beamWidth: 1, topK: 1 });
+    expect(narrow?.map((r) => r.item)).toEqual(['A']);
+    // the full path (extra processors) adds them the same way
+    const noop: LogitsProcessor = { process() {} };
+    const [full] = await beamSearch(withScores(), 2, { layout, trie, beamWidth: 3, topK: 3, processors: [noop] });
+    expect(full?.map((r) => r.item)).toEqual(['A', 'B', 'C']);
+    expect(full?.[0]?.score).toBeCloseTo(ln(0.18), 5);
+  });
+
   it('runs extra processors after the constraint on log-prob rows', async () => {
     const seen: number[][] = [];
     const banB: LogitsProcessor = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { codeBucket, itemBatch, itemSlots } from '../../models/batch.js';
+import { codeBucket, itemBatch, itemCatalogue, itemSlots, shardBatch } from '../../models/batch.js';
 import { BOS, PAD, TokenLayout } from '../../src/core/codes.js';
 
 // levels of sizes 3 and 4: tokens 3..5 (level 0) and 6..9 (level 1), vocabulary 10
@@ -45,5 +45,27 @@ describe('item-level batches', () => {
       11,
     );
     expect(Array.from(batch.bucket)).toEqual([-1, 4]);
+  });
+
+  it('gives the dense head a catalogue and each target slot its row; shards keep the catalogue whole', () => {
+    const codes = [
+      [0, 1],
+      [2, 3],
+      [1, 0],
+      [2, 2],
+    ];
+    const dense = itemCatalogue(layout, codes, 11);
+    expect(dense.catalogue.n).toBe(4);
+    expect(Array.from(dense.catalogue.tokens)).toEqual([3, 7, 5, 9, 4, 6, 5, 8]);
+    expect(dense.catalogue.bucket[0]).toBe(4); // as codeBucket([3, 7], 10, 11) above
+    const b = itemBatch(layout, [codes.slice(0, 3), [[2, 2]]], 11, dense);
+    // targets as in the layout test: row 0 -> a0, a1, a2 (rows 0, 1, 2); row 1 -> its only item (row 3)
+    expect(Array.from(b.targetItem ?? [])).toEqual([0, 1, 2, 3, -1, -1]);
+    const [s0, s1] = shardBatch(b, 2);
+    expect(s0?.catalogue).toBe(dense.catalogue);
+    expect(s1?.catalogue).toBe(dense.catalogue);
+    expect(Array.from(s1?.targetItem ?? [])).toEqual([3, -1, -1]);
+    // a target outside the catalogue is a programming error, reported as such
+    expect(() => itemBatch(layout, [[[0, 0]]], 11, dense)).toThrow(/not in the dense head's catalogue/);
   });
 });

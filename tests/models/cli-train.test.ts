@@ -72,20 +72,29 @@ describe('semid train', () => {
 });
 
 describe('semid train --arch item, then semid eval through both runtimes', () => {
-  it('trains with hashed code embeddings and the unlikelihood term; onnx and tfjs evaluations agree on real items', async () => {
+  it('trains with hashed code embeddings, the unlikelihood term and the dense item head; onnx and tfjs evaluations agree on real items', async () => {
     const { cli } = await import('../helpers/cli.js');
     const { readFile, writeFile } = await import('node:fs/promises');
     const out = join(dir, 'item');
     const cfg = join(dir, 'item.json');
     await writeFile(
       cfg,
-      JSON.stringify({ dModel: 16, heads: 2, layers: 1, ffn: 16, batch: 16, codeBuckets: 31, unlikelihood: 1 }),
+      JSON.stringify({
+        dModel: 16,
+        heads: 2,
+        layers: 1,
+        ffn: 16,
+        batch: 16,
+        codeBuckets: 31,
+        unlikelihood: 1,
+        dense: 1,
+      }),
     );
     const args = ['--index', join(dir, 'index'), '--data', DATA, '--out', out, '--config', cfg];
     const t = await cli(['train', ...args, '--arch', 'item', '--epochs', '2', '--workers', '0']);
     expect(t.code).toBe(0);
     const m = await readModelManifest(out);
-    expect(m.config).toMatchObject({ arch: 'item', codeBuckets: 31, unlikelihood: 1 });
+    expect(m.config).toMatchObject({ arch: 'item', codeBuckets: 31, unlikelihood: 1, dense: 1, denseFusion: 1 });
     const recs = join(dir, 'item-recs.jsonl');
     const onnx = await cli(['eval', '--model', out, '--json', '--dump-recs', recs]);
     const tfjs = await cli(['eval', '--model', out, '--json', '--runtime', 'tfjs']);
@@ -102,10 +111,11 @@ describe('semid train --arch item, then semid eval through both runtimes', () =>
       expect(r.items.length).toBe(20);
       for (const item of r.items) expect(catalogue.has(item)).toBe(true);
     }
-    // codeBuckets needs the item-level model
+    // codeBuckets and the dense head need the item-level model
     const bad = await cli(['train', ...args, '--arch', 'decoder', '--epochs', '1']);
     expect(bad.code).not.toBe(0);
     expect(bad.err).toMatch(/codeBuckets works with arch "item" only/);
+    expect(bad.err).toMatch(/dense works with arch "item" only/);
   }, 90_000);
 });
 

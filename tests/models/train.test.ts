@@ -9,7 +9,9 @@ import { loadModel, readModelManifest } from '../../models/io.js';
 import { DataParallel } from '../../models/parallel.js';
 import { plannedEpochs, trainModel, userWindows } from '../../models/train.js';
 import { CodeTransformer } from '../../models/transformer.js';
+import { beamSearch } from '../../src/core/decoding.js';
 import { initTf, tf } from '../../src/core/tf.js';
+import { CodeTrie } from '../../src/core/trie.js';
 import { codesOf, ruleSequences, tinyConfig, tinySplit, tinyTable } from './helpers.js';
 
 const table = tinyTable();
@@ -77,6 +79,62 @@ describe('trainModel', () => {
       expect(tf.memory().numTensors).toBe(before);
     },
   );
+
+  it("item with a dense head: its item scores alone rank the rule's next item first, and beam search adds them", async () => {
+    const split = tinySplit(ruleSequences(24, 10, 1));
+    const r = await trainModel({
+      table,
+      data: split,
+      config: tinyConfig({
+        arch: 'item',
+        epochs: 20,
+        lr: 5e-3,
+        windowStride: 1,
+        dModel: 32,
+        ffn: 64,
+        codeBuckets: 31,
+        dense: 1,
+        denseFusion: 0.5,
+      }),
+      workers: 1,
+    });
+    const all = [...table.entries()];
+    const starts = [0, 3, 7];
+    const session = await r.model.begin(
+      starts.map((st) =>
+        codesOf(
+          table,
+          [0, 1, 2].map((j) => `i${(st + j) % 12}`),
+        ),
+      ),
+    );
+    expect(typeof session.itemScores).toBe('function');
+    for (const [u, st] of starts.entries()) {
+      const scores = await session.itemScores!(
+        all.map(() => u),
+        all.map(([, c]) => c),
+      );
+      let best = 0;
+      for (let i = 1; i < scores.length; i++) if (scores[i]! > scores[best]!) best = i;
+      expect(all[best]![0]).toBe(`i${(st + 3) % 12}`);
+    }
+    // the beam's score of an item is its code's log-probability plus its item score
+    const trie = CodeTrie.fromTable(table);
+    const [recs] = await beamSearch(session, 1, { layout: r.model.layout, trie, beamWidth: 12, topK: 12 });
+    const plain = await beamSearch({ next: (rows) => session.next(rows), dispose: () => {} }, 1, {
+      layout: r.model.layout,
+      trie,
+      beamWidth: 12,
+      topK: 12,
+    });
+    const logp = new Map(plain[0]!.map((x) => [x.item, x.score]));
+    for (const rec of recs!) {
+      const [extra] = await session.itemScores!([0], [rec.code]);
+      expect(rec.score).toBeCloseTo(logp.get(rec.item)! + extra!, 4);
+    }
+    session.dispose();
+    r.model.dispose();
+  });
 
   it('trains the encoder-decoder (TIGER) architecture on the training examples', async () => {
     const split = tinySplit(ruleSequences(12, 8, 1));

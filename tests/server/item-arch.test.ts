@@ -1,6 +1,6 @@
 /**
  * The server over a real tiny bundle whose model is the item-level architecture (with hashed code
- * embeddings), through its ONNX export and through TensorFlow.js: real items, exact scores, and the
+ * embeddings and a dense item head, whose scores both /v1/recommend and /v1/score add), through its ONNX export and through TensorFlow.js: real items, exact scores, and the
  * same answer from both runtimes.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -17,7 +17,7 @@ let history: string[];
 beforeAll(async () => {
   await initTf();
   dir = await mkdtemp(join(tmpdir(), 'semid-item-bundle-'));
-  const split = await writeTinyBundle(dir, { arch: 'item', codeBuckets: 97 });
+  const split = await writeTinyBundle(dir, { arch: 'item', codeBuckets: 97, dense: 1 });
   itemIds = split.items.map((i) => i.id);
   history = (split.train[3]?.history ?? [itemIds[0] as string]).slice();
 }, 120_000);

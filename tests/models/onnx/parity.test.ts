@@ -67,11 +67,14 @@ const CASES = [
   { arch: 'item', tiedHead: false },
   { arch: 'item', tiedHead: true },
   { arch: 'item', tiedHead: false, codeBuckets: 7 },
+  { arch: 'item', tiedHead: false, codeBuckets: 7, dense: 1 },
+  { arch: 'item', tiedHead: true, dense: 1 },
 ] as const;
 
-describe.each(CASES)('ONNX export parity ($arch, tiedHead $tiedHead)', (c) => {
+describe.each(CASES)('ONNX export parity ($arch, tiedHead $tiedHead, codeBuckets $codeBuckets, dense $dense)', (c) => {
   const { arch, tiedHead } = c;
   const codeBuckets = 'codeBuckets' in c ? c.codeBuckets : 0;
+  const dense = 'dense' in c ? c.dense : 0;
   let dir: string;
   let tfModel: CodeTransformer;
   let onnx: OnnxModel;
@@ -91,6 +94,8 @@ describe.each(CASES)('ONNX export parity ($arch, tiedHead $tiedHead)', (c) => {
       dropout: 0,
       tiedHead,
       codeBuckets,
+      dense,
+      denseFusion: 0.7,
     });
     tfModel = CodeTransformer.fromValues(cfg, levelSizes, randomValues(cfg, 11));
     await exportWeights({ config: cfg, levelSizes, values: tfModel.values() }, join(dir, 'onnx'));
@@ -135,6 +140,22 @@ describe.each(CASES)('ONNX export parity ($arch, tiedHead $tiedHead)', (c) => {
     }
     // the comparison is meaningful: logits are far from zero
     expect(spread).toBeGreaterThan(1);
+    a.dispose();
+    b.dispose();
+  });
+
+  it.runIf(dense > 0)('agrees on the dense item scores within 1e-4, users with several codes each', async () => {
+    const rng = createRng(13);
+    const histories: Code[][] = [0, 2, 6].map((n) => Array.from({ length: n }, () => randomCode(rng)));
+    const a = await tfModel.begin(histories);
+    const b = await onnx.begin(histories);
+    const users = [2, 0, 2, 1, 2, 0];
+    const codes = users.map(() => randomCode(rng));
+    const sa = await a.itemScores!(users, codes);
+    const sb = await b.itemScores!(users, codes);
+    expect(sb.length).toBe(users.length);
+    expect(maxDiff([sa], [sb])).toBeLessThan(TOL);
+    expect(Math.max(...Array.from(sa, Math.abs))).toBeGreaterThan(0.01);
     a.dispose();
     b.dispose();
   });
