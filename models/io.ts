@@ -131,9 +131,12 @@ export async function readModelManifest(dir: string): Promise<ModelManifest> {
 }
 
 /** Loads a trained model (call `await initTf()` first). */
-export async function loadModel(dir: string): Promise<CodeTransformer> {
+export async function loadModel(
+  dir: string,
+  overrides: Partial<Pick<ModelConfig, 'denseFusion'>> = {},
+): Promise<CodeTransformer> {
   const m = await readModelManifest(dir);
-  const config = resolveModelConfig(m.config);
+  const config = resolveModelConfig({ ...m.config, ...overrides });
   const values = await readWeights(dir, m.params);
   return CodeTransformer.fromValues(config, m.levelSizes, values);
 }

@@ -482,14 +482,14 @@ export function buildItemGraphs(w: TransformerWeights): OnnxGraphs {
   const meta = { metadata: { semid_arch: 'item' } };
   if (!(w.config.dense > 0)) return { encode: g.toModel(meta), step: sg.toModel(meta) };
 
-  // ---- score: the dense item head, denseFusion * LN_dense(state) . item embedding, per candidate code
+  // ---- score: the dense item head, LN_dense(state) . item embedding, per candidate code (the runtime
+  // weighs it by the manifest's scoreWeight, the config's denseFusion)
   const c = new Net('semid_item_score', w);
   const cg = c.g;
   const cstate = cg.input('state', 'FLOAT', ['batch', c.d]);
   const codes = cg.input('codes', 'INT64', ['batch', 'items', L]);
   const u = cg.unsqueeze(c.ln(cstate, 'dense.ln'), [2]); // [B,d,1]
-  const dot = cg.squeeze(cg.matmul(itemEmbeddings(c, codes), u), [2]); // [B,K]
-  cg.output(cg.mul(dot, cg.f32([w.config.denseFusion], [])), 'score', 'FLOAT', ['batch', 'items']);
+  cg.output(cg.squeeze(cg.matmul(itemEmbeddings(c, codes), u), [2]), 'score', 'FLOAT', ['batch', 'items']);
   return { encode: g.toModel(meta), step: sg.toModel(meta), score: cg.toModel(meta) };
 }
 
@@ -505,6 +505,7 @@ export function onnxManifestFields(config: ModelConfig, levelSizes: readonly num
     levelSizes: [...levelSizes],
     maxHistory: config.maxHistory,
     history: history[config.arch],
+    ...(config.arch === 'item' && config.dense > 0 ? { scoreWeight: config.denseFusion } : {}),
     source: {
       producer: 'semid models/onnx/export.ts',
       arch: config.arch,

@@ -40,10 +40,12 @@ export interface OnnxManifest extends ManifestBase {
   /** History items read; longer histories are cut to the most recent. */
   maxHistory: number;
   history: HistoryFormat;
+  /** With `files.score`: the weight of its output added to a code's log-probability. Default 1. */
+  scoreWeight?: number;
   /**
    * File names inside the directory. `score` (optional): per candidate code, a score added to its
-   * log-probability (DecodingSession.itemScores); takes the encode outputs plus `codes` [batch, items,
-   * levels] int64 and outputs `score` [batch, items].
+   * log-probability (DecodingSession.itemScores), times `scoreWeight`; takes the encode outputs plus
+   * `codes` [batch, items, levels] int64 and outputs `score` [batch, items].
    */
   files: { encode: string; step: string; score?: string };
   /** Where the graphs came from (architecture, config), informational. */

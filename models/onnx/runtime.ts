@@ -31,6 +31,8 @@ export interface OnnxModelOptions {
    * thread that loses its core stalls a whole step (measured in docs/parts/onnx.md).
    */
   spinning?: boolean;
+  /** Weight of the score graph's output (overrides the manifest's `scoreWeight`); ignored without one. */
+  scoreWeight?: number;
 }
 
 /** A GenerativeModel running an exported ONNX directory in onnxruntime-node. */
@@ -45,6 +47,7 @@ export class OnnxModel implements GenerativeModel {
     private readonly encode: ort.InferenceSession,
     private readonly step: ort.InferenceSession,
     private readonly score?: ort.InferenceSession,
+    private readonly scoreWeight = 1,
   ) {
     this.vocabSize = manifest.vocabSize;
     this.maxHistory = manifest.maxHistory;
@@ -118,7 +121,11 @@ export class OnnxModel implements GenerativeModel {
         );
       }
     }
-    return new OnnxModel(m, encode, step, score);
+    const weight = opts.scoreWeight ?? m.scoreWeight ?? 1;
+    if (!Number.isFinite(weight) || weight < 0) {
+      throw new SemidError('SEMID_ERR_BAD_INPUT', `the item-score weight must be a number >= 0, got ${weight}`);
+    }
+    return new OnnxModel(m, encode, step, score, weight);
   }
 
   async begin(histories: readonly (readonly Code[])[]): Promise<DecodingSession> {
@@ -134,7 +141,8 @@ export class OnnxModel implements GenerativeModel {
     const score = this.score;
     if (score !== undefined) {
       const layout = this.layout;
-      session.itemScores = (users, codes) => runScore(score, session.cacheOf(), B, layout, users, codes);
+      const weight = this.scoreWeight;
+      session.itemScores = (users, codes) => runScore(score, session.cacheOf(), B, layout, users, codes, weight);
     }
     return session;
   }
@@ -150,7 +158,8 @@ export class OnnxModel implements GenerativeModel {
 
 /**
  * Runs the score graph on candidate codes grouped under their users ([B, K, L], K = the most codes any
- * user has; unused slots repeat a valid code and are ignored): one score per (users[i], codes[i]).
+ * user has; unused slots repeat a valid code and are ignored): `weight` times one score per
+ * (users[i], codes[i]).
  */
 async function runScore(
   score: ort.InferenceSession,
@@ -159,6 +168,7 @@ async function runScore(
   layout: TokenLayout,
   users: readonly number[],
   codes: readonly Code[],
+  weight: number,
 ): Promise<Float32Array> {
   const out = new Float32Array(codes.length);
   if (codes.length === 0) return out;
@@ -194,7 +204,7 @@ async function runScore(
   }
   const data = s.data as Float32Array;
   users.forEach((u, i) => {
-    out[i] = data[u * K + (slotOf[i] as number)] as number;
+    out[i] = weight * (data[u * K + (slotOf[i] as number)] as number);
   });
   return out;
 }

@@ -9,7 +9,7 @@ import { SemidError } from '../core/errors.js';
 import type { SplitData } from '../core/types.js';
 import { mostPopular } from '../eval/baselines.js';
 import { type EvalResult, evaluate, evaluateRanker, type ItemRanker } from '../eval/evaluate.js';
-import { type Command, int, log, type ParsedArgs, str } from './command.js';
+import { type Command, int, log, num, type ParsedArgs, str } from './command.js';
 import { openModel } from './models.js';
 
 /** Baselines `semid eval --baseline` runs. */
@@ -141,7 +141,22 @@ async function runModel(modelDir: string, which: 'valid' | 'test', args: ParsedA
     );
   }
   log(`[eval] loading the model (${runtime})`);
-  const model = await openModel(modelDir, runtime as (typeof RUNTIMES)[number]);
+  const fusion = str(args, 'dense-fusion');
+  const denseFusion = fusion === undefined ? undefined : num(args, 'dense-fusion', 1);
+  if (denseFusion !== undefined && !(denseFusion >= 0)) {
+    throw new SemidError('SEMID_ERR_BAD_INPUT', `--dense-fusion must be a number >= 0, got "${fusion}"`);
+  }
+  if (denseFusion !== undefined && !(manifest.config.arch === 'item' && (manifest.config.dense ?? 0) > 0)) {
+    throw new SemidError(
+      'SEMID_ERR_BAD_INPUT',
+      `--dense-fusion needs a model with a dense item head (arch "item", dense > 0); ${modelDir} has none`,
+    );
+  }
+  const model = await openModel(
+    modelDir,
+    runtime as (typeof RUNTIMES)[number],
+    denseFusion !== undefined ? { denseFusion } : {},
+  );
   try {
     const result = await evaluate({
       model,
@@ -156,7 +171,17 @@ async function runModel(modelDir: string, which: 'valid' | 'test', args: ParsedA
       dumpRecs: str(args, 'dump-recs'),
       progress: 'eval',
     });
-    return { split, result, extra: { model: modelDir, runtime, index: indexDir, scheme: index.manifest.scheme } };
+    return {
+      split,
+      result,
+      extra: {
+        model: modelDir,
+        runtime,
+        index: indexDir,
+        scheme: index.manifest.scheme,
+        ...(denseFusion !== undefined ? { denseFusion: String(denseFusion) } : {}),
+      },
+    };
   } finally {
     model.dispose();
   }
@@ -192,7 +217,7 @@ export const evalCommand: Command = {
   name: 'eval',
   summary: 'evaluate a model or a baseline: Recall/NDCG@{5,10,20}, coverage, head/tail slices',
   usage:
-    'semid eval --model <dir> [--data <dir|spec>] [--index <dir>] [--split valid|test] [--beam 20] [--runtime onnx|tfjs] [--json] [--dump-recs <file>]\n' +
+    'semid eval --model <dir> [--data <dir|spec>] [--index <dir>] [--split valid|test] [--beam 20] [--runtime onnx|tfjs] [--dense-fusion x] [--json] [--dump-recs <file>]\n' +
     '       semid eval --baseline most-popular --data <dir|spec> [--split valid|test] [--json] [--dump-recs <file>]',
   options: {
     model: { type: 'string', description: 'trained model directory (from semid train)' },
@@ -203,6 +228,11 @@ export const evalCommand: Command = {
       default: 'onnx',
     },
     beam: { type: 'string', description: 'beam width (at least the largest k is used)', default: '20' },
+    'dense-fusion': {
+      type: 'string',
+      description:
+        "weight of a dense item head's score added to each code's log-probability (default: the model's denseFusion)",
+    },
     'invalid-rate': {
       type: 'boolean',
       description: 'also decode without the trie and report how many generated codes are no item',

@@ -28,20 +28,25 @@ export async function manifestKind(dir: string): Promise<string | undefined> {
  * Opens a model directory. onnx: a semid model is exported to `<dir>/onnx` first when that export is
  * missing or older than the weights (ensureOnnx); an ONNX-only directory (a model trained elsewhere
  * that follows docs/ONNX.md) opens directly. tfjs: the TensorFlow.js model (fallback runtime).
+ * `denseFusion` overrides the weight of a dense item head's score (a model without one ignores it).
  */
-export async function openModel(dir: string, runtime: Runtime): Promise<GenerativeModel> {
+export async function openModel(
+  dir: string,
+  runtime: Runtime,
+  opts: { denseFusion?: number } = {},
+): Promise<GenerativeModel> {
   if (runtime === 'tfjs') {
     const { initTf } = await import('../core/tf.js');
     await initTf();
     const { loadModel } = await import('../../models/io.js');
-    return loadModel(dir);
+    return loadModel(dir, opts.denseFusion !== undefined ? { denseFusion: opts.denseFusion } : {});
   }
   const { OnnxModel } = await import('../../models/onnx/runtime.js');
   if ((await manifestKind(dir)) !== 'onnx-model') {
     const { ensureOnnx } = await import('../../models/onnx/export.js');
     await ensureOnnx(dir);
   }
-  return OnnxModel.load(dir);
+  return OnnxModel.load(dir, opts.denseFusion !== undefined ? { scoreWeight: opts.denseFusion } : {});
 }
 
 /**

@@ -8,6 +8,9 @@
  * true log-probability of its code under the model, `sum_l log p(token_l | history, prefix)`, and
  * scores of different items are comparable. Renormalising over the valid continuations instead would
  * favour items in sparse subtrees (a prefix with one child gets probability 1 at the next level).
+ * A session with `itemScores` (an item-level model's dense item head) adds its score to every finished
+ * code before the last level's beams are chosen, so it re-ranks and also decides which items survive
+ * the last level; the score stays comparable across items of one user. Unconstrained search ignores it.
  *
  * Speed: in constrained search without extra processors no row is rewritten; each row's log-sum-exp
  * is computed once (`logSumExp`, a table-driven exp about 2.5x faster than Math.exp in V8, within

@@ -102,6 +102,16 @@ describe('semid train --arch item, then semid eval through both runtimes', () =>
     const [a, b] = [JSON.parse(onnx.out), JSON.parse(tfjs.out)];
     expect(a.runtime).toBe('onnx');
     for (const k of ['recall@10', 'ndcg@10', 'recall@20']) expect(b.metrics[k]).toBeCloseTo(a.metrics[k], 6);
+    // the dense head's weight can be overridden at evaluation, the same way through both runtimes
+    const fo = await cli(['eval', '--model', out, '--json', '--dense-fusion', '0.3']);
+    const ft = await cli(['eval', '--model', out, '--json', '--dense-fusion', '0.3', '--runtime', 'tfjs']);
+    expect([fo.code, ft.code]).toEqual([0, 0]);
+    const [c, d] = [JSON.parse(fo.out), JSON.parse(ft.out)];
+    expect(c.denseFusion).toBe('0.3');
+    for (const k of ['recall@10', 'ndcg@10', 'recall@20']) expect(d.metrics[k]).toBeCloseTo(c.metrics[k], 6);
+    const neg = await cli(['eval', '--model', out, '--dense-fusion=-1']);
+    expect(neg.code).not.toBe(0);
+    expect(neg.err).toMatch(/--dense-fusion must be a number >= 0/);
     const split = await loadSplit(DATA);
     const catalogue = new Set(split.items.map((i) => i.id));
     const lines = (await readFile(recs, 'utf8')).trim().split('\n');
