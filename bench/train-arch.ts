@@ -5,13 +5,15 @@
  * targets) per second for each architecture, and each one's speed relative to the decoder-only model.
  *
  * `--levels` / `--layers` / `--items` change the code shape, depth and window length (e.g. Beauty's
- * CID+IID index: --levels 16,16,16,12101 --layers 4 --items 9).
+ * CID+IID index: --levels 16,16,16,12101 --layers 4 --items 9). `--buckets M` gives the item-level
+ * model hashed code embeddings; `--dense N` adds a row for the item-level model with a dense item head
+ * over a catalogue of N items (the windows' items among them), e.g. Beauty's: --dense 12101.
  *
- *   npx tsx bench/train-arch.ts [--seconds 15] [--levels 256,256,256,253] [--layers 2] [--items 16] [--arch decoder,item] [--json]
+ *   npx tsx bench/train-arch.ts [--seconds 15] [--levels 256,256,256,253] [--layers 2] [--items 16] [--arch decoder,item] [--buckets 0] [--dense 0] [--json]
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { decoderBatch, itemBatch, type TrainBatch, targetCount } from '../models/batch.js';
+import { decoderBatch, itemBatch, itemCatalogue, type TrainBatch, targetCount } from '../models/batch.js';
 import { type ModelArch, resolveModelConfig } from '../models/config.js';
 import { computeGrads } from '../models/grad.js';
 import { AdamW } from '../models/optim.js';
@@ -26,6 +28,8 @@ const { values } = parseArgs({
     layers: { type: 'string', default: '2' },
     items: { type: 'string', default: '16' },
     arch: { type: 'string', default: 'decoder,item' },
+    buckets: { type: 'string', default: '0' },
+    dense: { type: 'string', default: '0' },
     json: { type: 'boolean' },
   },
 });
@@ -33,22 +37,48 @@ const seconds = Number(values.seconds);
 const backend = await initTf();
 const levelSizes = (values.levels as string).split(',').map(Number);
 const layers = Number(values.layers);
+const buckets = Number(values.buckets);
+const denseItems = Number(values.dense);
 const rng = createRng(1);
+// a catalogue of distinct codes (at least the windows' 64 * items draws); windows draw from it
+const catalogue: number[][] = [];
+const seen = new Set<string>();
+const wanted = Math.max(denseItems, 64 * Number(values.items));
+for (let tries = 0; catalogue.length < wanted && tries < wanted * 20; tries++) {
+  const c = levelSizes.map((s) => rng.int(s));
+  if (seen.has(c.join(','))) continue;
+  seen.add(c.join(','));
+  catalogue.push(c);
+}
 const windows = Array.from({ length: 64 }, () =>
-  Array.from({ length: Number(values.items) }, () => levelSizes.map((s) => rng.int(s))),
+  Array.from({ length: Number(values.items) }, () => catalogue[rng.int(catalogue.length)] as number[]),
 );
 
 interface Row {
-  arch: ModelArch;
+  arch: ModelArch | 'item+dense';
   secondsPerStep: number;
   itemsPerSecond: number;
   steps: number;
 }
 
-async function measure(arch: ModelArch): Promise<Row> {
-  const cfg = resolveModelConfig({ arch, dModel: 128, heads: 4, layers, ffn: 512, dropout: 0, maxHistory: 20 });
+async function measure(name: ModelArch | 'item+dense'): Promise<Row> {
+  const arch: ModelArch = name === 'item+dense' ? 'item' : name;
+  const dense = name === 'item+dense' ? 1 : 0;
+  const cfg = resolveModelConfig({
+    arch,
+    dModel: 128,
+    heads: 4,
+    layers,
+    ffn: 512,
+    dropout: 0,
+    maxHistory: 20,
+    codeBuckets: arch === 'item' ? buckets : 0,
+    dense,
+  });
   const model = CodeTransformer.create(cfg, levelSizes);
-  const batch: TrainBatch = arch === 'item' ? itemBatch(model.layout, windows) : decoderBatch(model.layout, windows);
+  const cat = dense > 0 ? itemCatalogue(model.layout, catalogue, buckets) : undefined;
+  const batch: TrainBatch =
+    arch === 'item' ? itemBatch(model.layout, windows, buckets, cat) : decoderBatch(model.layout, windows);
   const items = targetCount(batch) / levelSizes.length; // next-item targets per step
   const decayed = new Set(model.specs.filter((s) => s.decay).map((s) => s.name));
   const opt = new AdamW(model.weights, decayed, {
@@ -74,11 +104,12 @@ async function measure(arch: ModelArch): Promise<Row> {
   const secondsPerStep = (performance.now() - t0) / 1000 / steps;
   opt.dispose();
   model.dispose();
-  return { arch, secondsPerStep, itemsPerSecond: items / secondsPerStep, steps };
+  return { arch: name, secondsPerStep, itemsPerSecond: items / secondsPerStep, steps };
 }
 
 const rows: Row[] = [];
 for (const arch of (values.arch as string).split(',') as ModelArch[]) rows.push(await measure(arch));
+if (denseItems > 0) rows.push(await measure('item+dense'));
 const base = rows.find((r) => r.arch === 'decoder') ?? (rows[0] as Row);
 const out = {
   backend,
@@ -88,11 +119,12 @@ const out = {
 if (values.json) console.log(JSON.stringify(out, null, 2));
 else {
   console.log(
-    `backend ${backend}, load ${out.load.toFixed(2)}, levels [${levelSizes}], ${layers} layers, ${seconds} s per architecture, one thread`,
+    `backend ${backend}, load ${out.load.toFixed(2)}, levels [${levelSizes}], ${layers} layers, buckets ${buckets}, ` +
+      `dense catalogue ${denseItems}, ${seconds} s per architecture, one thread`,
   );
   for (const r of out.rows) {
     console.log(
-      `${r.arch.padEnd(8)} ${r.secondsPerStep.toFixed(3)} s/step  ${r.itemsPerSecond.toFixed(0)} items/s  ` +
+      `${r.arch.padEnd(10)} ${r.secondsPerStep.toFixed(3)} s/step  ${r.itemsPerSecond.toFixed(0)} items/s  ` +
         `x${r.speedVsDecoder.toFixed(2)} vs ${base.arch} (${r.steps} steps)`,
     );
   }
