@@ -378,22 +378,8 @@ export class CodeTransformer implements GenerativeModel {
     drop: Drop,
   ): Tensor {
     const { b, t } = batch;
-    const L = this.layout.levels;
-    const n = b * t;
-    const ids: Int32Array[] = [];
-    for (let l = 0; l < L; l++) {
-      const a = new Int32Array(n);
-      for (let i = 0; i < n; i++) a[i] = batch.slotTokens[i * L + l] as number;
-      ids.push(a);
-    }
-    const tok = this.w('tok_emb');
-    const tables = [...ids.map(() => tok), this.w('pos_emb')];
-    const all = [...ids, batch.pos];
-    if (this.config.codeBuckets > 0) {
-      tables.push(this.w('code_emb'));
-      all.push(batch.bucket);
-    }
-    let x = drop.apply(embedSum(tables, all));
+    const item = this.itemTerms(batch.slotTokens, batch.bucket);
+    let x = drop.apply(embedSum([...item.tables, this.w('pos_emb')], [...item.ids, batch.pos]));
     const mask = buildMask(batch.keep, b, t, t, true);
     for (let i = 0; i < this.config.layers; i++) {
       x = this.ffn(`blk${i}`, this.selfAttn(`blk${i}`, x, b, t, mask, drop).x, drop);
@@ -463,25 +449,31 @@ export class CodeTransformer implements GenerativeModel {
   }
 
   /**
-   * Items' input embeddings without position (what an item slot adds up): the sum of the code tokens'
-   * vectors and, with code buckets, the bucket vector. [m, d]
-   * @param tokens [m*L] int32 code tokens, row-major
+   * The embedSum terms of items' input embeddings without position (what an item slot adds up): each
+   * code token's `tok_emb` row and, with code buckets, the `code_emb` bucket row.
+   * @param tokens [m*L] int32 code tokens, row-major (-1: no term)
    * @param bucket [m] int32 code buckets (-1: none)
    */
-  private itemEmbeddings(tokens: Int32Array, bucket: Int32Array): Tensor {
+  private itemTerms(tokens: Int32Array, bucket: Int32Array): { tables: Tensor[]; ids: Int32Array[] } {
     const L = this.layout.levels;
     const m = bucket.length;
-    const ids = Array.from({ length: L }, (_, l) => {
+    const ids: Int32Array[] = Array.from({ length: L }, (_, l) => {
       const a = new Int32Array(m);
       for (let i = 0; i < m; i++) a[i] = tokens[i * L + l] as number;
       return a;
     });
-    const tok = this.w('tok_emb');
-    if (this.config.codeBuckets > 0) return embedSum([...ids.map(() => tok), this.w('code_emb')], [...ids, bucket]);
-    return embedSum(
-      ids.map(() => tok),
-      ids,
-    );
+    const tables: Tensor[] = ids.map(() => this.w('tok_emb'));
+    if (this.config.codeBuckets > 0) {
+      tables.push(this.w('code_emb'));
+      ids.push(bucket);
+    }
+    return { tables, ids };
+  }
+
+  /** Items' input embeddings without position [m, d] (see `itemTerms`). */
+  private itemEmbeddings(tokens: Int32Array, bucket: Int32Array): Tensor {
+    const { tables, ids } = this.itemTerms(tokens, bucket);
+    return embedSum(tables, ids);
   }
 
   /** The dense item head's user vectors: its layer norm of the states [n, d]. */
@@ -744,13 +736,20 @@ export class CodeTransformer implements GenerativeModel {
     const L = this.layout.levels;
     const d = this.config.dModel;
     const m = codes.length;
+    const B = states.length / d;
     const state = new Float32Array(m * d);
     users.forEach((u, i) => {
+      if (!Number.isInteger(u) || u < 0 || u >= B) {
+        throw new SemidError('SEMID_ERR_BAD_INPUT', `item score user ${u} outside [0, ${B})`);
+      }
       state.set(states.subarray(u * d, (u + 1) * d), i * d);
     });
     const tokens = new Int32Array(m * L);
     const bucket = new Int32Array(m).fill(-1);
     codes.forEach((c, i) => {
+      if (c.length !== L) {
+        throw new SemidError('SEMID_ERR_BAD_INPUT', `code [${c}] has ${c.length} levels, the model expects ${L}`);
+      }
       for (let l = 0; l < L; l++) tokens[i * L + l] = this.layout.token(l, c[l] as number);
       if (this.config.codeBuckets > 0)
         bucket[i] = codeBucket(tokens.subarray(i * L, (i + 1) * L), this.vocabSize, this.config.codeBuckets);
