@@ -111,17 +111,29 @@ export function itemCatalogue(
   buckets = 0,
 ): { catalogue: ItemCatalogue; rowOf: Map<string, number> } {
   const L = layout.levels;
-  const n = codes.length;
-  const tokens = new Int32Array(n * L);
-  const bucket = new Int32Array(n).fill(-1);
+  const { tokens, bucket } = codeRows(layout, codes, buckets);
   const rowOf = new Map<string, number>();
+  for (let i = 0; i < codes.length; i++) rowOf.set(tokens.subarray(i * L, (i + 1) * L).join(','), i);
+  return { catalogue: { n: codes.length, tokens, bucket }, rowOf };
+}
+
+/**
+ * Codes as model inputs: [n*levels] int32 tokens (row-major) and [n] code buckets (`codeBucket`,
+ * -1 when `buckets` is 0). Shared by the dense head's training catalogue and its decoding scores.
+ */
+export function codeRows(
+  layout: TokenLayout,
+  codes: readonly Code[],
+  buckets = 0,
+): { tokens: Int32Array; bucket: Int32Array } {
+  const L = layout.levels;
+  const tokens = new Int32Array(codes.length * L);
+  const bucket = new Int32Array(codes.length).fill(-1);
   codes.forEach((c, i) => {
     for (let l = 0; l < L; l++) tokens[i * L + l] = layout.token(l, c[l] as number);
-    const row = tokens.subarray(i * L, (i + 1) * L);
-    if (buckets > 0) bucket[i] = codeBucket(row, layout.vocabSize, buckets);
-    rowOf.set(row.join(','), i);
+    if (buckets > 0) bucket[i] = codeBucket(tokens.subarray(i * L, (i + 1) * L), layout.vocabSize, buckets);
   });
-  return { catalogue: { n, tokens, bucket }, rowOf };
+  return { tokens, bucket };
 }
 
 /** Any batch kind. */

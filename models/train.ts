@@ -140,13 +140,17 @@ function bucketBatches<T>(units: T[], len: (u: T) => number, batch: number, rng:
   return rng.shuffle(batches);
 }
 
-/** Builds one epoch's batches (seeded by seed and epoch, so a resumed run replays the same order). */
+/**
+ * Builds one epoch's batches (seeded by seed and epoch, so a resumed run replays the same order).
+ * @param dense the dense item head's catalogue (built once per run), when the head is on
+ */
 function epochBatches(
   cfg: ModelConfig,
   table: CodeTable,
   data: Pick<SplitData, 'trainSequences' | 'train'>,
   epoch: number,
   layoutOf: CodeTransformer,
+  dense?: ReturnType<typeof itemCatalogue>,
 ): { batches: TrainBatch[]; tokens: number; missing: number } {
   const rng = createRng((cfg.seed * 1000003 + epoch * 7919) >>> 0);
   let missing = 0;
@@ -165,15 +169,6 @@ function epochBatches(
     for (const seq of data.trainSequences)
       windows.push(...userWindows(codesOf(seq), cfg.maxHistory, cfg.windowStride, rng));
     const groups = bucketBatches(windows, (w) => w.length, cfg.batch, rng);
-    // the dense item head ranks the whole index (every item with a code), as SASRec's softmax does
-    const dense =
-      cfg.arch === 'item' && cfg.dense > 0
-        ? itemCatalogue(
-            layoutOf.layout,
-            [...table.entries()].map(([, c]) => c),
-            cfg.codeBuckets,
-          )
-        : undefined;
     const batches = groups.map((g) =>
       cfg.arch === 'item' ? itemBatch(layoutOf.layout, g, cfg.codeBuckets, dense) : decoderBatch(layoutOf.layout, g),
     );
@@ -270,7 +265,16 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   const workers = opts.workers ?? defaultWorkers();
   const log = opts.log ?? (() => {});
   // steps per epoch are known only after batching; estimate from epoch 0 for the cosine schedule
-  const first = epochBatches(cfg, opts.table, opts.data, 0, model);
+  // the dense item head ranks the whole index (every item with a code), as SASRec's softmax does
+  const dense =
+    cfg.arch === 'item' && cfg.dense > 0
+      ? itemCatalogue(
+          model.layout,
+          [...opts.table.entries()].map(([, c]) => c),
+          cfg.codeBuckets,
+        )
+      : undefined;
+  const first = epochBatches(cfg, opts.table, opts.data, 0, model, dense);
   if (first.batches.length === 0) {
     model.dispose();
     throw new SemidError(
@@ -318,7 +322,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   const itemsWithoutCode = first.missing;
   try {
     for (let epoch = startEpoch; epoch < cfg.epochs; epoch++) {
-      const { batches, tokens } = epoch === 0 ? first : epochBatches(cfg, opts.table, opts.data, epoch, model);
+      const { batches, tokens } = epoch === 0 ? first : epochBatches(cfg, opts.table, opts.data, epoch, model, dense);
       const te = performance.now();
       let lossSum = 0;
       let n = 0;

@@ -20,7 +20,7 @@ import { createRng } from '../src/core/rng.js';
 import { type Tensor, tf, tidyData } from '../src/core/tf.js';
 import type { Code } from '../src/core/types.js';
 import type { DecoderBatch, EncDecBatch, ItemBatch, TrainBatch } from './batch.js';
-import { codeBucket, flatten, itemSlots } from './batch.js';
+import { codeRows, flatten, itemSlots } from './batch.js';
 import type { ModelConfig } from './config.js';
 import { attention, dropout, embedSum, layerNorm, linear, NEG, softmaxCrossEntropy } from './ops.js';
 
@@ -744,16 +744,12 @@ export class CodeTransformer implements GenerativeModel {
       }
       state.set(states.subarray(u * d, (u + 1) * d), i * d);
     });
-    const tokens = new Int32Array(m * L);
-    const bucket = new Int32Array(m).fill(-1);
-    codes.forEach((c, i) => {
+    for (const c of codes) {
       if (c.length !== L) {
         throw new SemidError('SEMID_ERR_BAD_INPUT', `code [${c}] has ${c.length} levels, the model expects ${L}`);
       }
-      for (let l = 0; l < L; l++) tokens[i * L + l] = this.layout.token(l, c[l] as number);
-      if (this.config.codeBuckets > 0)
-        bucket[i] = codeBucket(tokens.subarray(i * L, (i + 1) * L), this.vocabSize, this.config.codeBuckets);
-    });
+    }
+    const { tokens, bucket } = codeRows(this.layout, codes, this.config.codeBuckets);
     return tidyData(() => {
       const u = this.denseUser(tf.tensor2d(state, [m, d]));
       return tf.mul(tf.sum(tf.mul(u, this.itemEmbeddings(tokens, bucket)), 1), this.config.denseFusion);
