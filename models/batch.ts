@@ -89,6 +89,8 @@ export interface ItemBatch {
   catalogue?: ItemCatalogue;
   /** With `catalogue`: [b*t] int32 row of each slot's target in it, -1 where weights are 0. */
   targetItem?: Int32Array;
+  /** With `catalogue`: [b*t] int32 row of each item slot's own item in it, -1 for the start and padding. */
+  slotItem?: Int32Array;
 }
 
 /** The items a dense item head ranks in training: their code tokens and code buckets, one row per item. */
@@ -272,20 +274,24 @@ export function itemBatch(
   });
   const out: ItemBatch = { kind: 'item', b, levels: L, ...slots, targets, weights };
   if (dense === undefined) return out;
-  const targetItem = new Int32Array(b * t).fill(-1);
-  for (let i = 0; i < b * t; i++) {
-    if (weights[i] !== 1) continue;
-    const k = targets.subarray(i * L, (i + 1) * L).join(',');
+  const rowOf = (tokens: Int32Array, what: string): number => {
+    const k = tokens.join(',');
     const row = dense.rowOf.get(k);
     if (row === undefined) {
       throw new SemidError(
         'SEMID_ERR_INTERNAL',
-        `target code [${k}] is not in the dense head's catalogue; build the catalogue from the same index`,
+        `${what} code [${k}] is not in the dense head's catalogue; build the catalogue from the same index`,
       );
     }
-    targetItem[i] = row;
+    return row;
+  };
+  const targetItem = new Int32Array(b * t).fill(-1);
+  const slotItem = new Int32Array(b * t).fill(-1);
+  for (let i = 0; i < b * t; i++) {
+    if (weights[i] === 1) targetItem[i] = rowOf(targets.subarray(i * L, (i + 1) * L), 'target');
+    if (slots.pos[i] !== 0) slotItem[i] = rowOf(slots.slotTokens.subarray(i * L, (i + 1) * L), 'history');
   }
-  return { ...out, catalogue: dense.catalogue, targetItem };
+  return { ...out, catalogue: dense.catalogue, targetItem, slotItem };
 }
 
 /** Builds an encoder-decoder batch from (history codes, target code) pairs. */
@@ -358,6 +364,7 @@ function sliceRows<B extends TrainBatch>(batch: B, r0: number, r1: number): B {
       targets: s(batch.targets, t * L),
       weights: s(batch.weights, t),
       ...(batch.targetItem ? { targetItem: s(batch.targetItem, t) } : {}),
+      ...(batch.slotItem ? { slotItem: s(batch.slotItem, t) } : {}),
     };
   }
   if (batch.kind === 'decoder') {

@@ -59,6 +59,14 @@ export interface ModelConfig {
   dense: number;
   /** Item-level with `dense` > 0: weight of the dense score added to a finished code's log-probability. Default 1. */
   denseFusion: number;
+  /**
+   * Item-level with `dense` > 0: a learned repeat bias in the dense head (default false). An item the
+   * user's history holds gets `repeat[r]` added to its dense score, r its recency (0 = the most recent
+   * history item, up to maxHistory - 1), trained with the rest of the head on the training sequences. It
+   * learns from the data how likely a user is to return to an item: strongly negative where users never
+   * interact with an item twice (Amazon reviews), positive for re-consumption (music, groceries).
+   */
+  denseRepeat: boolean;
   /** Tie the output head to the token embedding (logits = h . E^T). Default false. */
   tiedHead: boolean;
   /** Peak learning rate of Adam. Default 2e-3. */
@@ -107,6 +115,7 @@ export const DEFAULT_MODEL_CONFIG: Readonly<ModelConfig> = Object.freeze({
   unlikelihoodItems: 2,
   dense: 0,
   denseFusion: 1,
+  denseRepeat: false,
   tiedHead: false,
   lr: 2e-3,
   batch: 64,
@@ -177,6 +186,10 @@ export function resolveModelConfig(partial: Partial<ModelConfig> | Record<string
   }
   if (cfg.dense > 0 && cfg.arch !== 'item')
     problems.push(`dense works with arch "item" only (arch is ${JSON.stringify(cfg.arch)}); set it to 0`);
+  if (typeof cfg.denseRepeat !== 'boolean')
+    problems.push(`denseRepeat must be a boolean, got ${JSON.stringify(cfg.denseRepeat)}`);
+  else if (cfg.denseRepeat && !(cfg.dense > 0))
+    problems.push('denseRepeat belongs to the dense item head: set dense > 0 (with arch "item") or denseRepeat false');
   if (cfg.codeBuckets > 0 && cfg.arch !== 'item')
     problems.push(`codeBuckets works with arch "item" only (arch is ${JSON.stringify(cfg.arch)}); set it to 0`);
   if (cfg.decay !== 'cosine' && cfg.decay !== 'none')

@@ -210,6 +210,32 @@ export function softmaxCrossEntropy(
 }
 
 /**
+ * `base` [n, m] plus a learned offset at listed cells: out[rows[p], cols[p]] += table[which[p]]
+ * (`cells` is [P*2] int32 row, col pairs, all distinct; `which` [P] int32 indices into `table` [R]).
+ * The dense head's repeat bias. Gradient: dy to `base`; to table[r] the sum of dy over its cells.
+ */
+export function addAtCells(base: Tensor, table: Tensor, cells: Int32Array, which: Int32Array): Tensor {
+  const P = which.length;
+  if (cells.length !== 2 * P) throw new Error(`addAtCells: ${cells.length / 2} cells for ${P} table indices`);
+  if (P === 0) return tf.add(base, tf.mul(tf.sum(table), 0)); // keeps the table on the tape
+  const [n, m] = base.shape as [number, number];
+  const R = table.shape[0] as number;
+  const op = customGrad((b: Tensor, v: Tensor, save: (t: Tensor[]) => void) => {
+    const idx = tf.tensor2d(cells, [P, 2], 'int32');
+    const w = tf.tensor1d(which, 'int32');
+    save([idx, w]);
+    return {
+      value: tf.add(b, tf.scatterND(idx, tf.gather(v, w), [n, m])),
+      gradFunc: (dy: Tensor, saved: Tensor[]) => {
+        const [ix, ws] = saved as [tf.Tensor2D, tf.Tensor1D];
+        return [dy, tf.unsortedSegmentSum(tf.gatherND(dy, ix) as tf.Tensor1D, ws, R)];
+      },
+    };
+  });
+  return op(base, table);
+}
+
+/**
  * Sum of embedding lookups, out[i] = sum_k tables[k][ids[k][i]], computed on the JS side: the wasm
  * gather kernel is ~10x slower than typed-array row copies for these shapes, and its gradient
  * (UnsortedSegmentSum) is a JS loop anyway. The gradient scatters rows back into each table. A table

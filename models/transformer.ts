@@ -13,7 +13,7 @@
  *    normalised over level l's tokens only.
  * Embedding (decoder, encdec) = token + position + level (the position inside a code; BOS has level L).
  */
-import { BOS, TokenLayout } from '../src/core/codes.js';
+import { BOS, recencyOf, TokenLayout } from '../src/core/codes.js';
 import { SemidError } from '../src/core/errors.js';
 import type { BeamRow, DecodingSession, GenerativeModel } from '../src/core/model.js';
 import { createRng } from '../src/core/rng.js';
@@ -22,7 +22,7 @@ import type { Code } from '../src/core/types.js';
 import type { DecoderBatch, EncDecBatch, ItemBatch, TrainBatch } from './batch.js';
 import { codeRows, flatten, itemSlots } from './batch.js';
 import type { ModelConfig } from './config.js';
-import { attention, dropout, embedSum, layerNorm, linear, NEG, softmaxCrossEntropy } from './ops.js';
+import { addAtCells, attention, dropout, embedSum, layerNorm, linear, NEG, softmaxCrossEntropy } from './ops.js';
 
 /** One weight tensor's name, shape and initialisation. */
 export interface ParamSpec {
@@ -83,6 +83,7 @@ export function paramSpecs(cfg: ModelConfig, levels: number, vocabSize: number):
     if (cfg.codeBuckets > 0) emb('code_emb', [cfg.codeBuckets, d]);
     for (let i = 0; i < cfg.layers; i++) block(`blk${i}`, false);
     if (cfg.dense > 0) ln('dense.ln');
+    if (cfg.dense > 0 && cfg.denseRepeat) vec('dense.repeat', cfg.maxHistory, 'zeros');
     ln('code.ln2');
     mat('code.ffn.w1', [d, cfg.ffn]);
     vec('code.ffn.b1', cfg.ffn, 'zeros');
@@ -494,7 +495,11 @@ export class CodeTransformer implements GenerativeModel {
       throw new SemidError('SEMID_ERR_INTERNAL', 'dense head on, but the item batch carries no catalogue');
     }
     const items = this.itemEmbeddings(cat.tokens, cat.bucket); // [N, d]
-    const logits = linear(this.denseUser(state), tf.transpose(items)); // [b*t, N]
+    let logits: Tensor = linear(this.denseUser(state), tf.transpose(items)); // [b*t, N]
+    if (this.config.denseRepeat) {
+      const { cells, which } = repeatCells(batch);
+      logits = addAtCells(logits, this.w('dense.repeat'), cells, which);
+    }
     const labels = Int32Array.from(rows, (r) => Math.max(0, r));
     return softmaxCrossEntropy(
       logits,
@@ -710,7 +715,7 @@ export class CodeTransformer implements GenerativeModel {
         }
       }
     }
-    if (this.config.arch === 'item') return new ItemSession(this, this.itemStates(cut));
+    if (this.config.arch === 'item') return new ItemSession(this, this.itemStates(cut), cut);
     return this.config.arch === 'decoder' ? new DecoderSession(this, cut) : new EncDecSession(this, cut);
   }
 
@@ -728,10 +733,17 @@ export class CodeTransformer implements GenerativeModel {
   /**
    * @internal the dense item head's scores: per i, `denseFusion` * u(user_i) . e(code_i), where u is the
    * head's user vector of that user's state and e the code's item embedding (any valid code, also an
-   * item added after training). Empty unless `dense` > 0.
+   * item added after training), plus, with `denseRepeat` and `histories`, the learned repeat bias of
+   * the code's recency in its user's history (inside the `denseFusion` factor). Empty unless `dense` > 0.
    * @param states [b*d] states from itemStates
+   * @param histories the users' histories as the states read them (cut to maxHistory), oldest first
    */
-  denseScores(states: Float32Array, users: readonly number[], codes: readonly Code[]): Float32Array {
+  denseScores(
+    states: Float32Array,
+    users: readonly number[],
+    codes: readonly Code[],
+    histories?: readonly (readonly Code[])[],
+  ): Float32Array {
     if (this.config.dense <= 0 || codes.length === 0) return new Float32Array(0);
     const L = this.layout.levels;
     const d = this.config.dModel;
@@ -750,10 +762,18 @@ export class CodeTransformer implements GenerativeModel {
       }
     }
     const { tokens, bucket } = codeRows(this.layout, codes, this.config.codeBuckets);
-    return tidyData(() => {
+    const dot = tidyData(() => {
       const u = this.denseUser(tf.tensor2d(state, [m, d]));
-      return tf.mul(tf.sum(tf.mul(u, this.itemEmbeddings(tokens, bucket)), 1), this.config.denseFusion);
+      return tf.sum(tf.mul(u, this.itemEmbeddings(tokens, bucket)), 1);
     });
+    if (this.config.denseRepeat && histories !== undefined) {
+      const bias = this.w('dense.repeat').dataSync() as Float32Array;
+      recencyOf(histories, users, codes).forEach((r, i) => {
+        if (r >= 0 && r < bias.length) dot[i] = (dot[i] as number) + (bias[r] as number);
+      });
+    }
+    for (let i = 0; i < m; i++) dot[i] = (dot[i] as number) * this.config.denseFusion;
+    return dot;
   }
 
   /**
@@ -1053,9 +1073,11 @@ class ItemSession implements DecodingSession {
   constructor(
     private readonly model: CodeTransformer,
     private readonly states: Float32Array,
+    histories: readonly (readonly Code[])[],
   ) {
     this.users = states.length / model.config.dModel;
-    if (model.config.dense > 0) this.itemScores = async (users, codes) => model.denseScores(states, users, codes);
+    if (model.config.dense > 0)
+      this.itemScores = async (users, codes) => model.denseScores(states, users, codes, histories);
   }
   async next(rows: readonly BeamRow[]): Promise<Float32Array[]> {
     checkRows(rows, this.users, this.model.layout.levels);
@@ -1093,4 +1115,33 @@ class EncDecSession implements DecodingSession {
     }
     this.cache.cross.length = 0;
   }
+}
+
+/**
+ * The dense head's repeat-bias cells of an item batch: for every slot with a target, each distinct
+ * item of its context (its own slot and the earlier item slots of its row) with its recency (0 = the
+ * slot's own item), the most recent occurrence when an item appears twice.
+ */
+function repeatCells(batch: ItemBatch): { cells: Int32Array; which: Int32Array } {
+  const items = batch.slotItem;
+  if (items === undefined) {
+    throw new SemidError('SEMID_ERR_INTERNAL', 'dense repeat bias on, but the item batch carries no slot items');
+  }
+  const { t } = batch;
+  const cells: number[] = [];
+  const which: number[] = [];
+  const seen = new Set<number>();
+  for (let i = 0; i < batch.b * t; i++) {
+    if (batch.weights[i] !== 1) continue;
+    seen.clear();
+    const row0 = i - (i % t);
+    for (let src = i; src >= row0 && batch.pos[src] !== 0; src--) {
+      const item = items[src] as number;
+      if (item < 0 || seen.has(item)) continue;
+      seen.add(item);
+      cells.push(i, item);
+      which.push(i - src);
+    }
+  }
+  return { cells: Int32Array.from(cells), which: Int32Array.from(which) };
 }

@@ -489,7 +489,14 @@ export function buildItemGraphs(w: TransformerWeights): OnnxGraphs {
   const cstate = cg.input('state', 'FLOAT', ['batch', c.d]);
   const codes = cg.input('codes', 'INT64', ['batch', 'items', L]);
   const u = cg.unsqueeze(c.ln(cstate, 'dense.ln'), [2]); // [B,d,1]
-  cg.output(cg.squeeze(cg.matmul(itemEmbeddings(c, codes), u), [2]), 'score', 'FLOAT', ['batch', 'items']);
+  let score = cg.squeeze(cg.matmul(itemEmbeddings(c, codes), u), [2]); // [B,K]
+  if (w.config.denseRepeat) {
+    // the learned repeat bias: `recency` [B,K] int64 in [0, maxHistory], maxHistory = not in the history
+    const recency = cg.input('recency', 'INT64', ['batch', 'items']);
+    const table = cg.concat([c.p('dense.repeat'), cg.f32([0], [1])], 0); // [maxHistory + 1]
+    score = cg.add(score, cg.gather(table, recency));
+  }
+  cg.output(score, 'score', 'FLOAT', ['batch', 'items']);
   return { encode: g.toModel(meta), step: sg.toModel(meta), score: cg.toModel(meta) };
 }
 

@@ -45,7 +45,9 @@ export interface OnnxManifest extends ManifestBase {
   /**
    * File names inside the directory. `score` (optional): per candidate code, a score added to its
    * log-probability (DecodingSession.itemScores), times `scoreWeight`; takes the encode outputs plus
-   * `codes` [batch, items, levels] int64 and outputs `score` [batch, items].
+   * `codes` [batch, items, levels] int64 and outputs `score` [batch, items]. A score graph with a
+   * learned repeat bias (ModelConfig.denseRepeat) also takes `recency` [batch, items] int64: how recently
+   * the candidate occurs in its user's history (0 = the most recent item), `maxHistory` where it does not.
    */
   files: { encode: string; step: string; score?: string };
   /** Where the graphs came from (architecture, config), informational. */

@@ -15,7 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { readManifest } from '../../src/core/artifact.js';
-import { TokenLayout } from '../../src/core/codes.js';
+import { recencyOf, TokenLayout } from '../../src/core/codes.js';
 import { SemidError } from '../../src/core/errors.js';
 import type { BeamRow, DecodingSession, GenerativeModel } from '../../src/core/model.js';
 import type { Code } from '../../src/core/types.js';
@@ -142,7 +142,10 @@ export class OnnxModel implements GenerativeModel {
     if (score !== undefined) {
       const layout = this.layout;
       const weight = this.scoreWeight;
-      session.itemScores = (users, codes) => runScore(score, session.cacheOf(), B, layout, users, codes, weight);
+      const cut = histories.map((hh) => hh.slice(Math.max(0, hh.length - this.maxHistory)));
+      const recency = score.inputNames.includes('recency') ? { histories: cut, none: this.maxHistory } : undefined;
+      session.itemScores = (users, codes) =>
+        runScore(score, session.cacheOf(), B, layout, users, codes, weight, recency);
     }
     return session;
   }
@@ -159,7 +162,8 @@ export class OnnxModel implements GenerativeModel {
 /**
  * Runs the score graph on candidate codes grouped under their users ([B, K, L], K = the most codes any
  * user has; unused slots repeat a valid code and are ignored): `weight` times one score per
- * (users[i], codes[i]).
+ * (users[i], codes[i]). With `recency` (a score graph with a repeat bias), also each candidate's
+ * recency in its user's history (`none` where the history does not hold it).
  */
 async function runScore(
   score: ort.InferenceSession,
@@ -169,6 +173,7 @@ async function runScore(
   users: readonly number[],
   codes: readonly Code[],
   weight: number,
+  recency?: { histories: readonly (readonly Code[])[]; none: number },
 ): Promise<Float32Array> {
   const out = new Float32Array(codes.length);
   if (codes.length === 0) return out;
@@ -194,7 +199,18 @@ async function runScore(
     const o = ((users[i] as number) * K + (slotOf[i] as number)) * L;
     for (let l = 0; l < L; l++) tokens[o + l] = BigInt(t[l] as number);
   });
-  const res = await score.run({ ...cache, codes: new ort.Tensor('int64', tokens, [B, K, L]) });
+  const feeds: Record<string, ort.Tensor> = {
+    ...(cache as Record<string, ort.Tensor>),
+    codes: new ort.Tensor('int64', tokens, [B, K, L]),
+  };
+  if (recency !== undefined) {
+    const rec = new BigInt64Array(B * K).fill(BigInt(recency.none));
+    recencyOf(recency.histories, users, codes).forEach((r, i) => {
+      if (r >= 0 && r < recency.none) rec[(users[i] as number) * K + (slotOf[i] as number)] = BigInt(r);
+    });
+    feeds.recency = new ort.Tensor('int64', rec, [B, K]);
+  }
+  const res = await score.run(feeds);
   const s = res.score;
   if (s?.dims.length !== 2 || s.dims[0] !== B || s.dims[1] !== K) {
     throw new SemidError(

@@ -159,3 +159,29 @@ export class TokenLayout {
     return code.map((v, l) => this.token(l, v));
   }
 }
+
+/**
+ * How recently each (user, code) pair occurs in the users' histories: 0 when `codes[i]` is user
+ * `users[i]`'s most recent history item, 1 the one before, ..., -1 when the history does not hold it.
+ * Histories oldest first, as the model reads them (already cut to its maxHistory).
+ */
+export function recencyOf(
+  histories: readonly (readonly Code[])[],
+  users: readonly number[],
+  codes: readonly Code[],
+): Int32Array {
+  const maps = new Map<number, Map<string, number>>();
+  const out = new Int32Array(codes.length).fill(-1);
+  codes.forEach((c, i) => {
+    const u = users[i] as number;
+    let m = maps.get(u);
+    if (m === undefined) {
+      m = new Map();
+      const h = histories[u] ?? [];
+      for (let k = 0; k < h.length; k++) m.set((h[k] as Code).join(','), h.length - 1 - k);
+      maps.set(u, m);
+    }
+    out[i] = m.get(c.join(',')) ?? -1;
+  });
+  return out;
+}

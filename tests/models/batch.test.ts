@@ -61,7 +61,10 @@ describe('item-level batches', () => {
     const b = itemBatch(layout, [codes.slice(0, 3), [[2, 2]]], 11, dense);
     // targets as in the layout test: row 0 -> a0, a1, a2 (rows 0, 1, 2); row 1 -> its only item (row 3)
     expect(Array.from(b.targetItem ?? [])).toEqual([0, 1, 2, 3, -1, -1]);
+    // each item slot's own item (the repeat bias's history): row 0 holds a0, a1; row 1 no item
+    expect(Array.from(b.slotItem ?? [])).toEqual([-1, 0, 1, -1, -1, -1]);
     const [s0, s1] = shardBatch(b, 2);
+    expect(Array.from(s0?.slotItem ?? [])).toEqual([-1, 0, 1]);
     expect(s0?.catalogue).toBe(dense.catalogue);
     expect(s1?.catalogue).toBe(dense.catalogue);
     expect(Array.from(s1?.targetItem ?? [])).toEqual([3, -1, -1]);

@@ -88,13 +88,21 @@ describe('semid train --arch item, then semid eval through both runtimes', () =>
         codeBuckets: 31,
         unlikelihood: 1,
         dense: 1,
+        denseRepeat: true,
       }),
     );
     const args = ['--index', join(dir, 'index'), '--data', DATA, '--out', out, '--config', cfg];
     const t = await cli(['train', ...args, '--arch', 'item', '--epochs', '2', '--workers', '0']);
     expect(t.code).toBe(0);
     const m = await readModelManifest(out);
-    expect(m.config).toMatchObject({ arch: 'item', codeBuckets: 31, unlikelihood: 1, dense: 1, denseFusion: 1 });
+    expect(m.config).toMatchObject({
+      arch: 'item',
+      codeBuckets: 31,
+      unlikelihood: 1,
+      dense: 1,
+      denseFusion: 1,
+      denseRepeat: true,
+    });
     const recs = join(dir, 'item-recs.jsonl');
     const onnx = await cli(['eval', '--model', out, '--json', '--dump-recs', recs]);
     const tfjs = await cli(['eval', '--model', out, '--json', '--runtime', 'tfjs']);

@@ -136,6 +136,24 @@ describe('trainModel', () => {
     r.model.dispose();
   });
 
+  it('item with a dense repeat bias: learns that the next item is the one before last, where users alternate', async () => {
+    // each user alternates between two items: the next item is always the history item at recency 1
+    const seqs = Array.from({ length: 24 }, (_, u) =>
+      Array.from({ length: 10 }, (_, j) => `i${j % 2 === 0 ? u % 12 : (u + 5) % 12}`),
+    );
+    const r = await trainModel({
+      table,
+      data: tinySplit(seqs),
+      config: tinyConfig({ arch: 'item', epochs: 20, lr: 5e-3, windowStride: 1, dense: 1, denseRepeat: true }),
+      workers: 1,
+    });
+    const repeat = r.model.values().get('dense.repeat')!;
+    expect(repeat.length).toBe(5); // maxHistory
+    expect(repeat[1]!).toBeGreaterThan(0.2);
+    expect(repeat[0]!).toBeLessThan(-0.2);
+    r.model.dispose();
+  });
+
   it('trains the encoder-decoder (TIGER) architecture on the training examples', async () => {
     const split = tinySplit(ruleSequences(12, 8, 1));
     const r = await trainModel({

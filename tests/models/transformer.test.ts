@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decoderBatch, encDecBatch, itemBatch } from '../../models/batch.js';
+import { decoderBatch, encDecBatch, itemBatch, itemCatalogue } from '../../models/batch.js';
 import { resolveModelConfig } from '../../models/config.js';
 import { computeGrads } from '../../models/grad.js';
+import { addAtCells } from '../../models/ops.js';
 import { AdamW } from '../../models/optim.js';
 import { CodeTransformer } from '../../models/transformer.js';
 import { initTf, tf } from '../../src/core/tf.js';
@@ -199,5 +200,100 @@ describe('item-level unlikelihood term', () => {
     expect(want).toBeGreaterThan(0);
     plain.dispose();
     withUl.dispose();
+  });
+});
+
+describe('dense head repeat bias', () => {
+  it('is a boolean of the dense head: any other value, or no dense head, is a clear config error', () => {
+    expect(() => resolveModelConfig({ arch: 'item', denseRepeat: true })).toThrow(
+      /denseRepeat belongs to the dense item head: set dense > 0/,
+    );
+    expect(() => resolveModelConfig({ arch: 'item', dense: 1, denseRepeat: 'yes' } as never)).toThrow(
+      /denseRepeat must be a boolean, got "yes"/,
+    );
+    expect(resolveModelConfig({ arch: 'item', dense: 1, denseRepeat: true }).denseRepeat).toBe(true);
+  });
+
+  it('addAtCells adds table[which] at each cell; the table gradient sums dy over its cells (hand-computed)', () => {
+    const before = tf.memory().numTensors;
+    const base = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
+    const table = tf.tensor1d([10, 20]);
+    const cells = Int32Array.from([0, 2, 1, 0, 1, 2]); // (0,2) (1,0) (1,2)
+    const which = Int32Array.from([1, 0, 1]);
+    const out = tf.tidy(() => Array.from(addAtCells(base, table, cells, which).dataSync()));
+    expect(out).toEqual([1, 2, 23, 14, 5, 26]);
+    // loss = sum(out * coef): d/dbase = coef, d/dtable[0] = coef(1,0), d/dtable[1] = coef(0,2) + coef(1,2)
+    const coef = tf.tensor2d([1, -2, 3, 0.5, 7, -1], [2, 3]);
+    const [gBase, gTable] = tf.tidy(() =>
+      tf
+        .grads((b: tf.Tensor, t: tf.Tensor) => tf.sum(tf.mul(addAtCells(b, t, cells, which), coef)))([base, table])
+        .map((g) => Array.from(g.dataSync())),
+    );
+    expect(gBase).toEqual([1, -2, 3, 0.5, 7, -1]);
+    expect(gTable).toEqual([0.5, 2]);
+    // no cells: the output is the base, the table gets a zero gradient
+    const [g0] = tf.tidy(() =>
+      tf
+        .grads((t: tf.Tensor) => tf.sum(addAtCells(base, t, new Int32Array(0), new Int32Array(0))))([table])
+        .map((g) => Array.from(g.dataSync())),
+    );
+    expect(g0).toEqual([0, 0]);
+    for (const t of [base, table, coef]) t.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("adds repeat[recency] to each history item's dense logit in the loss and to its item score in decoding", async () => {
+    const cfg = resolveModelConfig(tinyConfig({ arch: 'item', seed: 6, dense: 1, denseFusion: 0.5 }));
+    const plain = CodeTransformer.create(cfg, table.levelSizes);
+    const bias = Float32Array.from({ length: cfg.maxHistory }, (_, r) => (r === 0 ? -1.5 : r === 1 ? 0.8 : 0.1 * r));
+    const values = plain.values();
+    values.set('dense.repeat', bias);
+    const rep = CodeTransformer.fromValues({ ...cfg, denseRepeat: true }, table.levelSizes, values);
+    const all = [...table.entries()];
+    const codes = all.map(([, c]) => c);
+    const [a, b, c] = codesOf(table, ['i1', 'i6', 'i8']) as [number[], number[], number[]];
+    const idx = (x: number[]) => codes.findIndex((y) => y.join() === x.join());
+
+    // decoding: the item score of a history item at recency r grows by denseFusion * repeat[r]
+    const sp = await plain.begin([[a, b]]);
+    const sr = await rep.begin([[a, b]]);
+    const s0 = await sp.itemScores!([0, 0, 0], [a, b, c]);
+    const s1 = await sr.itemScores!([0, 0, 0], [a, b, c]);
+    expect(s1[0]! - s0[0]!).toBeCloseTo(0.5 * bias[1]!, 5); // a: one item back
+    expect(s1[1]! - s0[1]!).toBeCloseTo(0.5 * bias[0]!, 5); // b: the most recent
+    expect(s1[2]! - s0[2]!).toBeCloseTo(0, 6); // c: not in the history
+
+    // loss: the dense cross-entropy of each target slot over the catalogue, logits + repeat[recency]
+    const batch = itemBatch(plain.layout, [[a, b, c]], 0, itemCatalogue(plain.layout, codes));
+    const denom = 3 * 2;
+    const base = tf.tidy(() => plain.loss(batch, denom).dataSync()[0]!);
+    const total = tf.tidy(() => rep.loss(batch, denom).dataSync()[0]!);
+    const ce = async (history: number[][], target: number[], withBias: boolean) => {
+      const s = await plain.begin([history]);
+      const z = Array.from(
+        await s.itemScores!(
+          codes.map(() => 0),
+          codes,
+        ),
+        (v) => v / 0.5,
+      ); // raw dot products
+      s.dispose();
+      if (withBias) for (const [k, h] of history.entries()) z[idx(h)]! += bias[history.length - 1 - k]!;
+      const max = Math.max(...z);
+      const lse = max + Math.log(z.reduce((acc, v) => acc + Math.exp(v - max), 0));
+      return lse - z[idx(target)]!;
+    };
+    // slots: start (target a, no history), a (target b), b (target c)
+    let diff = 0;
+    for (const [h, t] of [
+      [[a], b],
+      [[a, b], c],
+    ] as [number[][], number[]][])
+      diff += (await ce(h, t, true)) - (await ce(h, t, false));
+    expect(Math.abs(diff)).toBeGreaterThan(0.01);
+    expect(Math.abs(total - base - diff / denom)).toBeLessThan(1e-5);
+    for (const s of [sp, sr]) s.dispose();
+    plain.dispose();
+    rep.dispose();
   });
 });

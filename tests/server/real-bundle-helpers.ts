@@ -19,10 +19,18 @@ import { KEY } from './helpers.js';
 export async function writeTinyBundle(dir: string, config: Partial<ModelConfig> = {}): Promise<SplitData> {
   const split = await loadSplit('synthetic:items=60,users=120,seed=5,minLength=4,maxLength=8');
   const { table } = await buildIndex({ scheme: 'category', split, seed: 1, out: join(dir, 'index') });
-  const model = CodeTransformer.create(
-    resolveModelConfig({ dModel: 16, layers: 1, heads: 2, ffn: 32, maxHistory: 4, dropout: 0, ...config }),
-    table.levelSizes,
-  );
+  const cfg = resolveModelConfig({ dModel: 16, layers: 1, heads: 2, ffn: 32, maxHistory: 4, dropout: 0, ...config });
+  let model = CodeTransformer.create(cfg, table.levelSizes);
+  if (cfg.denseRepeat) {
+    // an untrained repeat bias is all zeros: give it values, so the bundle's scores depend on it
+    const values = model.values();
+    values.set(
+      'dense.repeat',
+      Float32Array.from({ length: cfg.maxHistory }, (_, r) => (r % 2 === 0 ? -1 : 0.5)),
+    );
+    model.dispose();
+    model = CodeTransformer.fromValues(cfg, table.levelSizes, values);
+  }
   await saveModel(join(dir, 'model'), model, { index: join(dir, 'index') });
   model.dispose();
   await exportOnnx(join(dir, 'model'));

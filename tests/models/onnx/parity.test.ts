@@ -69,126 +69,139 @@ const CASES = [
   { arch: 'item', tiedHead: false, codeBuckets: 7 },
   { arch: 'item', tiedHead: false, codeBuckets: 7, dense: 1 },
   { arch: 'item', tiedHead: true, dense: 1 },
+  { arch: 'item', tiedHead: false, codeBuckets: 7, dense: 1, denseRepeat: true },
 ] as const;
 
-describe.each(CASES)('ONNX export parity ($arch, tiedHead $tiedHead, codeBuckets $codeBuckets, dense $dense)', (c) => {
-  const { arch, tiedHead } = c;
-  const codeBuckets = 'codeBuckets' in c ? c.codeBuckets : 0;
-  const dense = 'dense' in c ? c.dense : 0;
-  let dir: string;
-  let tfModel: CodeTransformer;
-  let onnx: OnnxModel;
-  let tensorsBefore: number;
+describe.each(CASES)(
+  'ONNX export parity ($arch, tiedHead $tiedHead, codeBuckets $codeBuckets, dense $dense, denseRepeat $denseRepeat)',
+  (c) => {
+    const { arch, tiedHead } = c;
+    const codeBuckets = 'codeBuckets' in c ? c.codeBuckets : 0;
+    const dense = 'dense' in c ? c.dense : 0;
+    const denseRepeat = 'denseRepeat' in c ? c.denseRepeat : false;
+    let dir: string;
+    let tfModel: CodeTransformer;
+    let onnx: OnnxModel;
+    let tensorsBefore: number;
 
-  beforeAll(async () => {
-    await initTf();
-    tensorsBefore = tf.memory().numTensors;
-    dir = await mkdtemp(join(tmpdir(), `semid-onnx-parity-${arch}-`));
-    const cfg = resolveModelConfig({
-      arch,
-      dModel: 16,
-      layers: 2,
-      heads: 2,
-      ffn: 24,
-      maxHistory: 4,
-      dropout: 0,
-      tiedHead,
-      codeBuckets,
-      dense,
-      denseFusion: 0.7,
+    beforeAll(async () => {
+      await initTf();
+      tensorsBefore = tf.memory().numTensors;
+      dir = await mkdtemp(join(tmpdir(), `semid-onnx-parity-${arch}-`));
+      const cfg = resolveModelConfig({
+        arch,
+        dModel: 16,
+        layers: 2,
+        heads: 2,
+        ffn: 24,
+        maxHistory: 4,
+        dropout: 0,
+        tiedHead,
+        codeBuckets,
+        dense,
+        denseFusion: 0.7,
+        denseRepeat,
+      });
+      tfModel = CodeTransformer.fromValues(cfg, levelSizes, randomValues(cfg, 11));
+      await exportWeights({ config: cfg, levelSizes, values: tfModel.values() }, join(dir, 'onnx'));
+      onnx = await OnnxModel.load(dir, { intraOpNumThreads: 1 });
     });
-    tfModel = CodeTransformer.fromValues(cfg, levelSizes, randomValues(cfg, 11));
-    await exportWeights({ config: cfg, levelSizes, values: tfModel.values() }, join(dir, 'onnx'));
-    onnx = await OnnxModel.load(dir, { intraOpNumThreads: 1 });
-  });
-  afterAll(async () => {
-    onnx?.dispose();
-    tfModel?.dispose();
-    expect(tf.memory().numTensors).toBe(tensorsBefore);
-    await rm(dir, { recursive: true, force: true });
-  });
+    afterAll(async () => {
+      onnx?.dispose();
+      tfModel?.dispose();
+      expect(tf.memory().numTensors).toBe(tensorsBefore);
+      await rm(dir, { recursive: true, force: true });
+    });
 
-  it('agrees on logits within 1e-4 over several steps with beams, mixed history lengths', async () => {
-    const rng = createRng(5);
-    // lengths 0 (BOS only), 1, 3, 4 (= maxHistory) and 6 (cut to the last 4)
-    const histories: Code[][] = [0, 1, 3, 4, 6].map((n) => Array.from({ length: n }, () => randomCode(rng)));
-    const a: DecodingSession = await tfModel.begin(histories);
-    const b: DecodingSession = await onnx.begin(histories);
-    // step 0: one row per user; then 3 beams per user with random prefixes; then a mixed-length call
-    const steps: BeamRow[][] = [histories.map((_, u) => ({ user: u, prefix: [] }))];
-    for (let level = 1; level < levelSizes.length; level++) {
-      const rows: BeamRow[] = [];
-      for (let u = 0; u < histories.length; u++) {
-        for (let beam = 0; beam < 3; beam++)
-          rows.push({ user: u, prefix: layout.tokens(randomCode(rng)).slice(0, level) });
+    it('agrees on logits within 1e-4 over several steps with beams, mixed history lengths', async () => {
+      const rng = createRng(5);
+      // lengths 0 (BOS only), 1, 3, 4 (= maxHistory) and 6 (cut to the last 4)
+      const histories: Code[][] = [0, 1, 3, 4, 6].map((n) => Array.from({ length: n }, () => randomCode(rng)));
+      const a: DecodingSession = await tfModel.begin(histories);
+      const b: DecodingSession = await onnx.begin(histories);
+      // step 0: one row per user; then 3 beams per user with random prefixes; then a mixed-length call
+      const steps: BeamRow[][] = [histories.map((_, u) => ({ user: u, prefix: [] }))];
+      for (let level = 1; level < levelSizes.length; level++) {
+        const rows: BeamRow[] = [];
+        for (let u = 0; u < histories.length; u++) {
+          for (let beam = 0; beam < 3; beam++)
+            rows.push({ user: u, prefix: layout.tokens(randomCode(rng)).slice(0, level) });
+        }
+        steps.push(rows);
       }
-      steps.push(rows);
-    }
-    steps.push([
-      { user: 2, prefix: layout.tokens(randomCode(rng)).slice(0, 2) },
-      { user: 0, prefix: [] },
-      { user: 3, prefix: layout.tokens(randomCode(rng)).slice(0, 1) },
-      { user: 4, prefix: layout.tokens(randomCode(rng)).slice(0, 1) },
-      { user: 0, prefix: layout.tokens(randomCode(rng)).slice(0, 2) },
-    ]);
-    let spread = 0;
-    for (const rows of steps) {
-      const la = await a.next(rows);
-      const lb = await b.next(rows);
-      expect(maxDiff(la, lb)).toBeLessThan(TOL);
-      for (const r of la) for (const v of r) spread = Math.max(spread, Math.abs(v));
-    }
-    // the comparison is meaningful: logits are far from zero
-    expect(spread).toBeGreaterThan(1);
-    a.dispose();
-    b.dispose();
-  });
+      steps.push([
+        { user: 2, prefix: layout.tokens(randomCode(rng)).slice(0, 2) },
+        { user: 0, prefix: [] },
+        { user: 3, prefix: layout.tokens(randomCode(rng)).slice(0, 1) },
+        { user: 4, prefix: layout.tokens(randomCode(rng)).slice(0, 1) },
+        { user: 0, prefix: layout.tokens(randomCode(rng)).slice(0, 2) },
+      ]);
+      let spread = 0;
+      for (const rows of steps) {
+        const la = await a.next(rows);
+        const lb = await b.next(rows);
+        expect(maxDiff(la, lb)).toBeLessThan(TOL);
+        for (const r of la) for (const v of r) spread = Math.max(spread, Math.abs(v));
+      }
+      // the comparison is meaningful: logits are far from zero
+      expect(spread).toBeGreaterThan(1);
+      a.dispose();
+      b.dispose();
+    });
 
-  it.runIf(dense > 0)('agrees on the dense item scores within 1e-4, users with several codes each', async () => {
-    const rng = createRng(13);
-    const histories: Code[][] = [0, 2, 6].map((n) => Array.from({ length: n }, () => randomCode(rng)));
-    const a = await tfModel.begin(histories);
-    const b = await onnx.begin(histories);
-    const users = [2, 0, 2, 1, 2, 0];
-    const codes = users.map(() => randomCode(rng));
-    const sa = await a.itemScores!(users, codes);
-    const sb = await b.itemScores!(users, codes);
-    expect(sb.length).toBe(users.length);
-    expect(maxDiff([sa], [sb])).toBeLessThan(TOL);
-    expect(Math.max(...Array.from(sa, Math.abs))).toBeGreaterThan(0.01);
-    a.dispose();
-    b.dispose();
-  });
+    it.runIf(dense > 0)('agrees on the dense item scores within 1e-4, users with several codes each', async () => {
+      const rng = createRng(13);
+      const histories: Code[][] = [0, 2, 6].map((n) => Array.from({ length: n }, () => randomCode(rng)));
+      const a = await tfModel.begin(histories);
+      const b = await onnx.begin(histories);
+      const users = [2, 0, 2, 1, 2, 0, 1, 2, 2];
+      const codes = users.map(() => randomCode(rng));
+      // history items: user 2's most recent, its oldest kept one (recency 3 = maxHistory - 1), one cut
+      // off by maxHistory (no repeat bias), and user 1's older item
+      const [h1, h2] = [histories[1] as Code[], histories[2] as Code[]];
+      codes[6] = h1[0] as Code;
+      codes[7] = h2[5] as Code;
+      codes[8] = h2[2] as Code;
+      codes[4] = h2[0] as Code;
+      const sa = await a.itemScores!(users, codes);
+      const sb = await b.itemScores!(users, codes);
+      expect(sb.length).toBe(users.length);
+      expect(maxDiff([sa], [sb])).toBeLessThan(TOL);
+      expect(Math.max(...Array.from(sa, Math.abs))).toBeGreaterThan(0.01);
+      a.dispose();
+      b.dispose();
+    });
 
-  it('constrained beam search returns the same items and scores through either runtime', async () => {
-    const rng = createRng(9);
-    const entries: [string, Code][] = [];
-    const seen = new Set<string>();
-    while (entries.length < 30) {
-      const c = randomCode(rng);
-      if (seen.has(c.join(','))) continue;
-      seen.add(c.join(','));
-      entries.push([`item${entries.length}`, c]);
-    }
-    const trie = new CodeTrie(levelSizes, entries);
-    const histories: Code[][] = [2, 4, 5].map((n) =>
-      Array.from({ length: n }, () => (entries[rng.int(30)] as [string, Code])[1]),
-    );
-    const opts = { layout, trie, beamWidth: 8, topK: 5 };
-    const sa = await tfModel.begin(histories);
-    const sb = await onnx.begin(histories);
-    const ra = await beamSearch(sa, histories.length, opts);
-    const rb = await beamSearch(sb, histories.length, opts);
-    sa.dispose();
-    sb.dispose();
-    expect(rb.map((u) => u.map((r) => r.item))).toEqual(ra.map((u) => u.map((r) => r.item)));
-    ra.forEach((u, i) => {
-      u.forEach((r, j) => {
-        expect(Math.abs(r.score - (rb[i]?.[j]?.score as number))).toBeLessThan(TOL * levelSizes.length);
+    it('constrained beam search returns the same items and scores through either runtime', async () => {
+      const rng = createRng(9);
+      const entries: [string, Code][] = [];
+      const seen = new Set<string>();
+      while (entries.length < 30) {
+        const c = randomCode(rng);
+        if (seen.has(c.join(','))) continue;
+        seen.add(c.join(','));
+        entries.push([`item${entries.length}`, c]);
+      }
+      const trie = new CodeTrie(levelSizes, entries);
+      const histories: Code[][] = [2, 4, 5].map((n) =>
+        Array.from({ length: n }, () => (entries[rng.int(30)] as [string, Code])[1]),
+      );
+      const opts = { layout, trie, beamWidth: 8, topK: 5 };
+      const sa = await tfModel.begin(histories);
+      const sb = await onnx.begin(histories);
+      const ra = await beamSearch(sa, histories.length, opts);
+      const rb = await beamSearch(sb, histories.length, opts);
+      sa.dispose();
+      sb.dispose();
+      expect(rb.map((u) => u.map((r) => r.item))).toEqual(ra.map((u) => u.map((r) => r.item)));
+      ra.forEach((u, i) => {
+        u.forEach((r, j) => {
+          expect(Math.abs(r.score - (rb[i]?.[j]?.score as number))).toBeLessThan(TOL * levelSizes.length);
+        });
       });
     });
-  });
-});
+  },
+);
 
 describe('exportOnnx from a saved model directory', () => {
   it('exports next to the weights, loads through the model dir, refuses a stale export, ensureOnnx renews it', async () => {
