@@ -8,6 +8,7 @@
  *  - `layerNorm` and `softmaxCrossEntropy` have closed-form gradients (few ops, no logSumExp).
  * Every function is pure (no variables created); callers own tidy/dispose.
  */
+import { SemidError } from '../src/core/errors.js';
 import { type Tensor, tf } from '../src/core/tf.js';
 
 // tf.customGrad's declared parameter type is variadic and does not accept a typed signature.
@@ -216,7 +217,8 @@ export function softmaxCrossEntropy(
  */
 export function addAtCells(base: Tensor, table: Tensor, cells: Int32Array, which: Int32Array): Tensor {
   const P = which.length;
-  if (cells.length !== 2 * P) throw new Error(`addAtCells: ${cells.length / 2} cells for ${P} table indices`);
+  if (cells.length !== 2 * P)
+    throw new SemidError('SEMID_ERR_INTERNAL', `addAtCells: ${cells.length / 2} cells for ${P} table indices`);
   if (P === 0) return tf.add(base, tf.mul(tf.sum(table), 0)); // keeps the table on the tape
   const [n, m] = base.shape as [number, number];
   const R = table.shape[0] as number;
@@ -261,7 +263,8 @@ export function embedSum(tables: Tensor[], ids: Int32Array[]): tf.Tensor2D {
       for (let i = 0; i < n; i++) {
         const r = idk[i] as number;
         if (r === -1) continue;
-        if (r < 0 || r >= rows) throw new Error(`embedding id ${r} outside [0, ${rows})`);
+        if (r < 0 || r >= rows)
+          throw new SemidError('SEMID_ERR_INTERNAL', `embedding id ${r} outside [0, ${rows}) of table ${u}`);
         const src = r * d;
         const dst = i * d;
         for (let j = 0; j < d; j++) out[dst + j] = (out[dst + j] as number) + (tv[src + j] as number);

@@ -300,9 +300,9 @@ export const indexEmbed: Command = {
       type: 'boolean',
       description: 'the built-in Universal Sentence Encoder (512-d, what embeddings: "use" computes inside a build)',
     },
-    'max-length': { type: 'string', description: 'ONNX: tokens per text', default: '128' },
-    dim: { type: 'string', description: 'TF-IDF + LSA dimension (without --onnx)', default: '64' },
-    seed: { type: 'string', description: 'random seed of the SVD', default: '42' },
+    'max-length': { type: 'string', description: 'ONNX: tokens per text (default 128)' },
+    dim: { type: 'string', description: 'TF-IDF + LSA only: dimension (default 64)' },
+    seed: { type: 'string', description: 'TF-IDF + LSA only: random seed of the SVD (default 42)' },
   },
   async run(args) {
     const out = req(args, 'out', 'index embed');
@@ -313,6 +313,19 @@ export const indexEmbed: Command = {
     let dim: number;
     if (args.values.use === true && onnx !== undefined) {
       throw new SemidError('SEMID_ERR_BAD_INPUT', 'semid index embed: give either --use or --onnx, not both');
+    }
+    // options of another embedder would be silently ignored: refuse them
+    const given = (o: string) => args.values[o] !== undefined;
+    const encoder = args.values.use === true ? '--use' : onnx !== undefined ? '--onnx' : undefined;
+    const lsaOnly = ['dim', 'seed'].filter(given);
+    if (encoder !== undefined && lsaOnly.length > 0) {
+      throw new SemidError(
+        'SEMID_ERR_BAD_INPUT',
+        `semid index embed: ${lsaOnly.map((o) => `--${o}`).join(', ')} set(s) the TF-IDF + LSA embedder, not ${encoder}; drop it or drop ${encoder}`,
+      );
+    }
+    if (onnx === undefined && given('max-length')) {
+      throw new SemidError('SEMID_ERR_BAD_INPUT', 'semid index embed: --max-length applies to --onnx only; drop it');
     }
     if (args.values.use === true) {
       const { USE_DIM, useEmbed } = await import('../../indexer/features/use.js');

@@ -152,6 +152,11 @@ describe('semid index', () => {
     await expectBuilds('rqkmeans', cfg, join(dir, 'rk'));
     expect(await run(['index', 'embed', '--data', DATA, '--out', npy, '--use', '--onnx', 'x.onnx'])).toBe(2);
     expect(err).toMatch(/either --use or --onnx/);
+    // another embedder's options are refused, not ignored
+    expect(await run(['index', 'embed', '--data', DATA, '--out', npy, '--use', '--dim', '32'])).toBe(2);
+    expect(err).toMatch(/--dim set\(s\) the TF-IDF \+ LSA embedder, not --use/);
+    expect(await run(['index', 'embed', '--data', DATA, '--out', npy, '--max-length', '64'])).toBe(2);
+    expect(err).toMatch(/--max-length applies to --onnx only/);
   }, 60_000);
 
   it('fails with a coded error for bad input', async () => {
