@@ -80,15 +80,30 @@ function modelData(args: ParsedArgs, modelDir: string, training: { data?: unknow
   return data;
 }
 
-/** Full-ranking evaluation of an ID-based ranker (a baseline or SASRec) with the command's flags. */
+/** Flags of generative models (codes, beams, runtimes) that an ID-based ranker has no use for. */
+const CODE_ONLY_FLAGS = ['index', 'invalid-rate', 'beam', 'runtime', 'dense-fusion'] as const;
+
+/**
+ * Full-ranking evaluation of an ID-based ranker (a baseline or SASRec) with the command's flags;
+ * `what` names it in the error for a flag that only generative models take.
+ */
 function evalRanker(
   ranker: ItemRanker,
   split: SplitData,
   which: 'valid' | 'test',
   args: ParsedArgs,
   progress: string,
+  what: string,
   maxHistory?: number,
 ) {
+  for (const flag of CODE_ONLY_FLAGS) {
+    if (args.values[flag] !== undefined) {
+      throw new SemidError(
+        'SEMID_ERR_BAD_INPUT',
+        `--${flag} does not apply to ${what}: it ranks item ids (no index, no codes to decode, no beam); drop --${flag}`,
+      );
+    }
+  }
   return evaluateRanker({
     ranker,
     examples: split[which],
@@ -107,7 +122,7 @@ async function runBaseline(name: BaselineName, split: SplitData, which: 'valid' 
     split.items.map((i) => i.id),
     split.trainSequences,
   );
-  return evalRanker(ranker, split, which, args, `eval ${name}`);
+  return evalRanker(ranker, split, which, args, `eval ${name}`, `the ${name} baseline`);
 }
 
 /** Runtimes a model can be evaluated with. */
@@ -189,14 +204,6 @@ async function runModel(modelDir: string, which: 'valid' | 'test', args: ParsedA
 
 /** Evaluates a SASRec artifact (from `semid train --sasrec`) by full ranking, like the baselines. */
 async function runSasrecModel(modelDir: string, which: 'valid' | 'test', args: ParsedArgs) {
-  for (const flag of ['index', 'invalid-rate'] as const) {
-    if (args.values[flag] !== undefined) {
-      throw new SemidError(
-        'SEMID_ERR_BAD_INPUT',
-        `--${flag} does not apply to ${modelDir}: it is a SASRec model (item ids, no index, no codes to decode)`,
-      );
-    }
-  }
   const { loadSasrec } = await import('../../models/sasrec.js');
   const { initTf } = await import('../core/tf.js');
   await initTf();
@@ -205,7 +212,15 @@ async function runSasrecModel(modelDir: string, which: 'valid' | 'test', args: P
     const data = modelData(args, modelDir, manifest.training as { data?: unknown } | undefined);
     log(`[eval] loading ${data}`);
     const split = await loadSplit(data, { maxHistory: model.config.maxLen });
-    const result = await evalRanker(model, split, which, args, 'eval sasrec', model.config.maxLen);
+    const result = await evalRanker(
+      model,
+      split,
+      which,
+      args,
+      'eval sasrec',
+      `${modelDir} (a SASRec model)`,
+      model.config.maxLen,
+    );
     return { split, result, extra: { model: modelDir, runtime: 'tfjs', baseline: 'sasrec' } };
   } finally {
     model.dispose();
@@ -224,10 +239,9 @@ export const evalCommand: Command = {
     index: { type: 'string', description: "index directory (default: the one in the model's manifest)" },
     runtime: {
       type: 'string',
-      description: `runtime for the model: ${RUNTIMES.join(', ')} (onnx decodes about 7x faster here; exported next to the weights when missing or stale)`,
-      default: 'onnx',
+      description: `runtime for the model: ${RUNTIMES.join(', ')} (default onnx; onnx decodes about 7x faster here; exported next to the weights when missing or stale)`,
     },
-    beam: { type: 'string', description: 'beam width (at least the largest k is used)', default: '20' },
+    beam: { type: 'string', description: 'beam width (default 20; at least the largest k is used)' },
     'dense-fusion': {
       type: 'string',
       description:

@@ -39,6 +39,10 @@ describe('semid eval', () => {
     expect(a.err).toContain('most-popular');
     const b = await cli(['eval', '--baseline', 'most-popular', '--data', SPEC, '--split', 'train']);
     expect(b.code).toBe(2);
+    // flags of generative models are refused, not ignored
+    const c = await cli(['eval', '--baseline', 'most-popular', '--data', SPEC, '--beam', '50']);
+    expect(c.code).toBe(2);
+    expect(c.err).toMatch(/--beam does not apply to the most-popular baseline/);
     expect(() => parseKs('5,x')).toThrow(/--ks/);
     expect(parseKs('1, 5')).toEqual([1, 5]);
   });

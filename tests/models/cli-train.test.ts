@@ -160,6 +160,9 @@ describe('semid train --sasrec, then semid eval on its artifact', () => {
     const noCodes = await cli(['eval', '--model', out, '--invalid-rate']);
     expect(noCodes.code).not.toBe(0);
     expect(noCodes.err).toMatch(/--invalid-rate does not apply.*SASRec/);
+    const noBeam = await cli(['eval', '--model', out, '--runtime', 'tfjs']);
+    expect(noBeam.code).not.toBe(0);
+    expect(noBeam.err).toMatch(/--runtime does not apply.*SASRec/);
     const bad = await cli(['eval', '--model', join(dir, 'nowhere')]);
     expect(bad.code).not.toBe(0);
     expect(bad.err).toMatch(/not found/);
