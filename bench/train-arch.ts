@@ -7,7 +7,8 @@
  * `--levels` / `--layers` / `--items` change the code shape, depth and window length (e.g. Beauty's
  * CID+IID index: --levels 16,16,16,12101 --layers 4 --items 9). `--buckets M` gives the item-level
  * model hashed code embeddings; `--dense N` adds a row for the item-level model with a dense item head
- * over a catalogue of N items (the windows' items among them), e.g. Beauty's: --dense 12101.
+ * over a catalogue of N items (the windows' items among them), e.g. Beauty's: --dense 12101, and one with
+ * that head plus its learned repeat bias (`denseRepeat`).
  *
  *   npx tsx bench/train-arch.ts [--seconds 15] [--levels 256,256,256,253] [--layers 2] [--items 16] [--arch decoder,item] [--buckets 0] [--dense 0] [--json]
  */
@@ -54,16 +55,18 @@ const windows = Array.from({ length: 64 }, () =>
   Array.from({ length: Number(values.items) }, () => catalogue[rng.int(catalogue.length)] as number[]),
 );
 
+type RowName = ModelArch | 'item+dense' | 'item+dense+repeat';
+
 interface Row {
-  arch: ModelArch | 'item+dense';
+  arch: RowName;
   secondsPerStep: number;
   itemsPerSecond: number;
   steps: number;
 }
 
-async function measure(name: ModelArch | 'item+dense'): Promise<Row> {
-  const arch: ModelArch = name === 'item+dense' ? 'item' : name;
-  const dense = name === 'item+dense' ? 1 : 0;
+async function measure(name: RowName): Promise<Row> {
+  const arch: ModelArch = name.startsWith('item') ? 'item' : (name as ModelArch);
+  const dense = name.startsWith('item+dense') ? 1 : 0;
   const cfg = resolveModelConfig({
     arch,
     dModel: 128,
@@ -74,6 +77,7 @@ async function measure(name: ModelArch | 'item+dense'): Promise<Row> {
     maxHistory: 20,
     codeBuckets: arch === 'item' ? buckets : 0,
     dense,
+    denseRepeat: name === 'item+dense+repeat',
   });
   const model = CodeTransformer.create(cfg, levelSizes);
   const cat = dense > 0 ? itemCatalogue(model.layout, catalogue, buckets) : undefined;
@@ -109,7 +113,10 @@ async function measure(name: ModelArch | 'item+dense'): Promise<Row> {
 
 const rows: Row[] = [];
 for (const arch of (values.arch as string).split(',') as ModelArch[]) rows.push(await measure(arch));
-if (denseItems > 0) rows.push(await measure('item+dense'));
+if (denseItems > 0) {
+  rows.push(await measure('item+dense'));
+  rows.push(await measure('item+dense+repeat'));
+}
 const base = rows.find((r) => r.arch === 'decoder') ?? (rows[0] as Row);
 const out = {
   backend,
@@ -124,7 +131,7 @@ else {
   );
   for (const r of out.rows) {
     console.log(
-      `${r.arch.padEnd(10)} ${r.secondsPerStep.toFixed(3)} s/step  ${r.itemsPerSecond.toFixed(0)} items/s  ` +
+      `${r.arch.padEnd(17)} ${r.secondsPerStep.toFixed(3)} s/step  ${r.itemsPerSecond.toFixed(0)} items/s  ` +
         `x${r.speedVsDecoder.toFixed(2)} vs ${base.arch} (${r.steps} steps)`,
     );
   }
