@@ -43,6 +43,7 @@ export function formatResult(title: string, r: EvalResult): string {
   const row = (name: string, key: string, m: Record<string, number>) => [name, ...ks.map((k) => f4(m[`${key}@${k}`]))];
   const table: string[][] = [head, row('recall', 'recall', r.metrics), row('ndcg', 'ndcg', r.metrics)];
   table.push(row('coverage', 'coverage', r.coverage));
+  table.push(row('history items in top-k', 'history', r.repeats));
   if (r.slices) {
     table.push(row(`head recall (${r.slices.head.examples} ex.)`, 'recall', r.slices.head.metrics));
     table.push(row(`tail recall (${r.slices.tail.examples} ex.)`, 'recall', r.slices.tail.metrics));
@@ -62,6 +63,7 @@ export function formatResult(title: string, r: EvalResult): string {
   lines.push(
     `targets not in the catalogue (counted as misses): ${r.targetsNotInCatalogue}; history items without a code: ${r.historyItemsNotInCatalogue}`,
   );
+  lines.push(`targets that are one of the user's history items: ${f4(r.repeats.targetInHistory)}`);
   if (r.shortLists > 0) lines.push(`users with fewer than ${maxK} recommendations: ${r.shortLists}`);
   lines.push(`wall time ${r.seconds.total.toFixed(1)} s (model ${r.seconds.model.toFixed(1)} s)`);
   return lines.join('\n');

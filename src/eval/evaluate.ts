@@ -84,6 +84,11 @@ export interface EvalResult {
   metrics: MetricValues;
   /** `coverage@k`: share of the catalogue in at least one user's top-k. */
   coverage: Record<string, number>;
+  /**
+   * `history@k`: mean number of the user's own history items (the history the model read) in its top-k,
+   * and `targetInHistory`: share of examples whose target is one of them (how often a repeat can hit).
+   */
+  repeats: Record<string, number>;
   /** Head (the `headShare` most popular items by train count) and tail (the rest); absent without trainSequences. */
   slices?: { headShare: number; head: SliceResult; tail: SliceResult };
   /** Targets not in the catalogue: counted as misses, never skipped. */
@@ -132,6 +137,8 @@ class Collector {
   private readonly headSet: Set<ItemId> | undefined;
   targetsMissing = 0;
   shortLists = 0;
+  private readonly historyIn: number[];
+  private targetInHistory = 0;
   constructor(
     ks: readonly number[],
     private readonly catalogue: ReadonlySet<ItemId>,
@@ -140,6 +147,7 @@ class Collector {
     this.all = new MetricAccumulator(ks);
     this.ks = [...this.all.ks];
     this.maxK = this.ks[this.ks.length - 1] as number;
+    this.historyIn = this.ks.map(() => 0);
     this.head = new MetricAccumulator(ks);
     this.tail = new MetricAccumulator(ks);
     if (opts.trainSequences !== undefined) {
@@ -154,6 +162,13 @@ class Collector {
     if (!this.catalogue.has(ex.target)) this.targetsMissing++;
     const rank = items.indexOf(ex.target);
     this.all.add(rank);
+    const own = new Set(history);
+    if (own.has(ex.target)) this.targetInHistory++;
+    this.ks.forEach((k, j) => {
+      let n = 0;
+      for (let i = 0; i < Math.min(k, items.length); i++) if (own.has(items[i] as ItemId)) n++;
+      this.historyIn[j] = (this.historyIn[j] as number) + n;
+    });
     if (this.headSet !== undefined) (this.headSet.has(ex.target) ? this.head : this.tail).add(rank);
     this.lists.push([...items]);
     if (this.opts.dumpRecs !== undefined) {
@@ -174,11 +189,17 @@ class Collector {
     }
     const coverage: Record<string, number> = {};
     for (const k of this.ks) coverage[`coverage@${k}`] = coverageAt(this.lists, k, this.catalogue.size);
+    const n = Math.max(1, this.all.count);
+    const repeats: Record<string, number> = { targetInHistory: this.targetInHistory / n };
+    this.ks.forEach((k, j) => {
+      repeats[`history@${k}`] = (this.historyIn[j] as number) / n;
+    });
     const result: EvalResult = {
       examples: this.all.count,
       catalogue: this.catalogue.size,
       metrics: this.all.means(),
       coverage,
+      repeats,
       targetsNotInCatalogue: this.targetsMissing,
       historyItemsNotInCatalogue: extra.historyItemsNotInCatalogue,
       shortLists: this.shortLists,
@@ -431,11 +452,12 @@ export async function evaluateRanker(opts: EvaluateRankerOptions): Promise<EvalR
 }
 
 /**
- * Flattens a result into the numbers a comparison report shows: metrics, coverage, head/tail
+ * Flattens a result into the numbers a comparison report shows: metrics, coverage, history items per
+ * top-k, head/tail
  * recall and NDCG (`head.recall@10`...), invalid-code rates, and the miss counts.
  */
 export function resultValues(r: EvalResult): Record<string, number> {
-  const out: Record<string, number> = { ...r.metrics, ...r.coverage };
+  const out: Record<string, number> = { ...r.metrics, ...r.coverage, ...r.repeats };
   if (r.slices) {
     for (const [k, v] of Object.entries(r.slices.head.metrics)) out[`head.${k}`] = v;
     for (const [k, v] of Object.entries(r.slices.tail.metrics)) out[`tail.${k}`] = v;

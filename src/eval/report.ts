@@ -112,15 +112,25 @@ function table(header: string[], rows: string[][]): string {
 /** The accuracy table's columns, in order, when present; every other metric goes to the second table. */
 const MAIN_METRICS = ['recall@5', 'ndcg@5', 'recall@10', 'ndcg@10', 'recall@20', 'ndcg@20', 'mrr@20'];
 
+/** Metrics where less is better (bold marks the lowest): invalid codes, misses. */
+const LOWER_IS_BETTER = (k: string) => k.startsWith('invalid') || k === 'targetsNotInCatalogue';
+/** Diagnostics with no better direction (repeats are right on some data, wrong on other): never bold. */
+const NEUTRAL = (k: string) => k.startsWith('history@') || k === 'targetInHistory';
+
 /** report.md: accuracy, slices, index quality and cost tables, best mean per metric in bold. */
 export function renderMarkdown(report: CompareReport): string {
   const s = report.schemes;
   const allMetrics = [...new Set(s.flatMap((x) => Object.keys(x.metrics)))];
   const best: Record<string, number> = {};
   for (const k of allMetrics) {
-    const means = s.map((x) => x.metrics[k]?.mean ?? Number.NEGATIVE_INFINITY);
+    const means = s.flatMap((x) => (x.metrics[k] === undefined ? [] : [x.metrics[k].mean]));
     // no bold where every scheme has the same value (counts, or a metric all schemes tie on)
-    best[k] = means.every((m) => m === means[0]) ? Number.NaN : Math.max(...means);
+    best[k] =
+      NEUTRAL(k) || means.every((m) => m === means[0])
+        ? Number.NaN
+        : LOWER_IS_BETTER(k)
+          ? Math.min(...means)
+          : Math.max(...means);
   }
   const metricTable = (keys: string[]) =>
     table(

@@ -62,6 +62,8 @@ describe('evaluate (generative model, constrained beam search)', () => {
     // top-1 lists: i01 i20 i01 i31 -> 3 distinct; top-3: {i01,i00,i10,i20,i21,i31,i30} -> 7
     expect(r.coverage['coverage@1']).toBeCloseTo(3 / 8, 12);
     expect(r.coverage['coverage@3']).toBeCloseTo(7 / 8, 12);
+    // history items in the lists: top-1 none; top-3 i00 (u1, u3) and i30 (u4) -> 3 / 4 users
+    expect(r.repeats).toEqual({ targetInHistory: 0, 'history@1': 0, 'history@3': 0.75 });
     expect(r.shortLists).toBe(0);
     expect(r.slices).toBeUndefined();
     expect(r.settings).toEqual({ ks: [1, 3], maxHistory: 20, excludeHistory: false, beamWidth: 20 });
@@ -202,6 +204,17 @@ describe('evaluateRanker with most-popular', () => {
     expect(r.targetsNotInCatalogue).toBe(1);
     expect(r.coverage['coverage@1']).toBeCloseTo(1 / 5, 12);
     expect(r.coverage['coverage@5']).toBe(1);
+    // lists c b a d e: x2's history c, b at ranks 1-2; everyone else's a at rank 3
+    expect(r.repeats['history@1']).toBeCloseTo(1 / 4, 12);
+    expect(r.repeats['history@3']).toBeCloseTo(5 / 4, 12);
+    expect(r.repeats['history@5']).toBeCloseTo(5 / 4, 12);
+    expect(r.repeats.targetInHistory).toBe(0);
+    const again = await evaluateRanker({
+      ranker: mostPopular(catalogue, train),
+      examples: [{ user: 'x5', history: ['b', 'c'], target: 'c' }],
+      ks: [1],
+    });
+    expect(again.repeats).toEqual({ targetInHistory: 1, 'history@1': 1 });
   });
 
   it('optionally excludes history items', async () => {
