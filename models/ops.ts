@@ -238,6 +238,35 @@ export function addAtCells(base: Tensor, table: Tensor, cells: Int32Array, which
 }
 
 /**
+ * The cells of a learned repeat bias over causal rows of `t` slots: for every slot i with a target
+ * (`weights[i]` 1), each distinct item of slots i, i-1, ... of its row (walking back until a slot
+ * whose `items` entry is negative: the row's start or padding), as (i, item) with recency i - src
+ * (0 = slot i's own item), the most recent occurrence when an item appears twice. For `addAtCells`.
+ */
+export function recencyCells(
+  t: number,
+  weights: Float32Array,
+  items: Int32Array,
+): { cells: Int32Array; which: Int32Array } {
+  const cells: number[] = [];
+  const which: number[] = [];
+  const seen = new Set<number>();
+  for (let i = 0; i < weights.length; i++) {
+    if (weights[i] !== 1) continue;
+    seen.clear();
+    const row0 = i - (i % t);
+    for (let src = i; src >= row0 && (items[src] as number) >= 0; src--) {
+      const item = items[src] as number;
+      if (seen.has(item)) continue;
+      seen.add(item);
+      cells.push(i, item);
+      which.push(i - src);
+    }
+  }
+  return { cells: Int32Array.from(cells), which: Int32Array.from(which) };
+}
+
+/**
  * Sum of embedding lookups, out[i] = sum_k tables[k][ids[k][i]], computed on the JS side: the wasm
  * gather kernel is ~10x slower than typed-array row copies for these shapes, and its gradient
  * (UnsortedSegmentSum) is a JS loop anyway. The gradient scatters rows back into each table. A table

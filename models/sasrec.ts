@@ -22,7 +22,17 @@ import { createRng, type Rng } from '../src/core/rng.js';
 import { type Tensor, tf, tidyData } from '../src/core/tf.js';
 import type { ItemId } from '../src/core/types.js';
 import { type ParamEntry, readWeights } from './io.js';
-import { attention, dropout, embedSum, layerNorm, linear, NEG, softmaxCrossEntropy } from './ops.js';
+import {
+  addAtCells,
+  attention,
+  dropout,
+  embedSum,
+  layerNorm,
+  linear,
+  NEG,
+  recencyCells,
+  softmaxCrossEntropy,
+} from './ops.js';
 import { AdamW } from './optim.js';
 import { INIT_STD, type ParamSpec } from './transformer.js';
 
@@ -50,6 +60,12 @@ export interface SasrecConfig {
   evalEvery: number;
   /** Training windows end every this many items from the sequence end. Default 10. */
   windowStride: number;
+  /**
+   * A learned repeat bias (default false): an item of the user's history gets `repeat[r]` added to its
+   * score, r its recency (0 = the most recent item), trained with the rest (as the item-level model's
+   * `denseRepeat`), so the model learns from the training sequences how often users return to an item.
+   */
+  repeatBias: boolean;
   /** Seed of initialisation, batching and dropout. Default 42. */
   seed: number;
 }
@@ -67,6 +83,7 @@ export const DEFAULT_SASREC_CONFIG: Readonly<SasrecConfig> = Object.freeze({
   patience: 5,
   evalEvery: 2,
   windowStride: 10,
+  repeatBias: false,
   seed: 42,
 });
 
@@ -89,6 +106,8 @@ export function resolveSasrecConfig(partial: Partial<SasrecConfig> | undefined):
   if (!(cfg.dropout >= 0 && cfg.dropout < 1))
     problems.push(`dropout must be in [0, 1), got ${JSON.stringify(cfg.dropout)}`);
   if (!(cfg.lr > 0)) problems.push(`lr must be positive, got ${JSON.stringify(cfg.lr)}`);
+  if (typeof cfg.repeatBias !== 'boolean')
+    problems.push(`repeatBias must be a boolean, got ${JSON.stringify(cfg.repeatBias)}`);
   if (Number.isInteger(cfg.hidden) && Number.isInteger(cfg.heads) && cfg.heads > 0 && cfg.hidden % cfg.heads !== 0) {
     problems.push(`heads (${cfg.heads}) must divide hidden (${cfg.hidden})`);
   }
@@ -151,6 +170,7 @@ export class Sasrec {
     }
     vec('ln_f.g', d, 'ones');
     vec('ln_f.b', d, 'zeros');
+    if (config.repeatBias) vec('repeat', config.maxLen, 'zeros');
     this.specs = specs;
     const rng = createRng(config.seed);
     const uid = `sas${Math.floor(rng.next() * 1e9)}_${sasCounter++}`;
@@ -260,7 +280,13 @@ export class Sasrec {
   /** Mean full-softmax cross-entropy of a batch (inside variableGrads). */
   loss(batch: SasBatch, dropSeed: number | undefined): tf.Scalar {
     const hs = this.forward(batch, dropSeed);
-    const logits = linear(hs, tf.transpose(this.w('item_emb')));
+    let logits: Tensor = linear(hs, tf.transpose(this.w('item_emb')));
+    if (this.config.repeatBias) {
+      // each position's history: its own input and the earlier real inputs of its row (padding: -1)
+      const items = Int32Array.from(batch.inputs, (v, i) => (batch.keep[i] === 1 ? v : -1));
+      const { cells, which } = recencyCells(batch.t, batch.weights, items);
+      logits = addAtCells(logits, this.w('repeat'), cells, which);
+    }
     let n = 0;
     for (const w of batch.weights) n += w;
     return softmaxCrossEntropy(
@@ -288,6 +314,20 @@ export class Sasrec {
       ]);
       return linear(last, tf.transpose(this.w('item_emb')));
     });
+    if (this.config.repeatBias) {
+      const bias = this.w('repeat').dataSync() as Float32Array;
+      wins.forEach((w, r) => {
+        const h = w.slice(0, -1); // the history's item indices, oldest first
+        const done = new Set<number>();
+        for (let k = h.length - 1; k >= 0; k--) {
+          const item = h[k] as number;
+          if (done.has(item)) continue;
+          done.add(item);
+          const o = r * (n + 1) + item;
+          flat[o] = (flat[o] as number) + (bias[h.length - 1 - k] as number);
+        }
+      });
+    }
     return histories.map((_, r) => flat.slice(r * (n + 1) + 1, (r + 1) * (n + 1)));
   }
 

@@ -22,7 +22,17 @@ import type { Code } from '../src/core/types.js';
 import type { DecoderBatch, EncDecBatch, ItemBatch, TrainBatch } from './batch.js';
 import { codeRows, flatten, itemSlots } from './batch.js';
 import type { ModelConfig } from './config.js';
-import { addAtCells, attention, dropout, embedSum, layerNorm, linear, NEG, softmaxCrossEntropy } from './ops.js';
+import {
+  addAtCells,
+  attention,
+  dropout,
+  embedSum,
+  layerNorm,
+  linear,
+  NEG,
+  recencyCells,
+  softmaxCrossEntropy,
+} from './ops.js';
 
 /** One weight tensor's name, shape and initialisation. */
 export interface ParamSpec {
@@ -497,7 +507,11 @@ export class CodeTransformer implements GenerativeModel {
     const items = this.itemEmbeddings(cat.tokens, cat.bucket); // [N, d]
     let logits: Tensor = linear(this.denseUser(state), tf.transpose(items)); // [b*t, N]
     if (this.config.denseRepeat) {
-      const { cells, which } = repeatCells(batch);
+      if (batch.slotItem === undefined) {
+        throw new SemidError('SEMID_ERR_INTERNAL', 'dense repeat bias on, but the item batch carries no slot items');
+      }
+      // each slot's context: its own item and the earlier item slots of its row (slotItem -1 at the start)
+      const { cells, which } = recencyCells(batch.t, batch.weights, batch.slotItem);
       logits = addAtCells(logits, this.w('dense.repeat'), cells, which);
     }
     const labels = Int32Array.from(rows, (r) => Math.max(0, r));
@@ -1115,33 +1129,4 @@ class EncDecSession implements DecodingSession {
     }
     this.cache.cross.length = 0;
   }
-}
-
-/**
- * The dense head's repeat-bias cells of an item batch: for every slot with a target, each distinct
- * item of its context (its own slot and the earlier item slots of its row) with its recency (0 = the
- * slot's own item), the most recent occurrence when an item appears twice.
- */
-function repeatCells(batch: ItemBatch): { cells: Int32Array; which: Int32Array } {
-  const items = batch.slotItem;
-  if (items === undefined) {
-    throw new SemidError('SEMID_ERR_INTERNAL', 'dense repeat bias on, but the item batch carries no slot items');
-  }
-  const { t } = batch;
-  const cells: number[] = [];
-  const which: number[] = [];
-  const seen = new Set<number>();
-  for (let i = 0; i < batch.b * t; i++) {
-    if (batch.weights[i] !== 1) continue;
-    seen.clear();
-    const row0 = i - (i % t);
-    for (let src = i; src >= row0 && batch.pos[src] !== 0; src--) {
-      const item = items[src] as number;
-      if (item < 0 || seen.has(item)) continue;
-      seen.add(item);
-      cells.push(i, item);
-      which.push(i - src);
-    }
-  }
-  return { cells: Int32Array.from(cells), which: Int32Array.from(which) };
 }

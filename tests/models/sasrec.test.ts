@@ -29,6 +29,34 @@ describe('SASRec', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('repeat bias: learns that users alternate between two items, and adds repeat[recency] to history items', async () => {
+    const before = tf.memory().numTensors;
+    // each user alternates between two items: the next item is always the history item one back
+    const seqs = Array.from({ length: 24 }, (_, u) =>
+      Array.from({ length: 8 }, (_, j) => `i${j % 2 === 0 ? u % 12 : (u + 5) % 12}`),
+    );
+    const r = await trainSasrec({ items, trainSequences: seqs, config: { ...tiny, epochs: 15, repeatBias: true } });
+    const repeat = r.model.values().get('repeat')!;
+    expect(repeat.length).toBe(5);
+    expect(repeat[1]!).toBeGreaterThan(0.2);
+    expect(repeat[0]!).toBeLessThan(-0.2);
+    // scores: a history item's score is the plain score plus repeat[its recency]
+    const history = ['i2', 'i9', 'i4'];
+    const [withBias] = await r.model.score([history]);
+    const values = r.model.values();
+    values.set('repeat', new Float32Array(5));
+    r.model.assign(values);
+    const [plain] = await r.model.score([history]);
+    for (const [k, item] of history.entries()) {
+      const i = items.indexOf(item);
+      expect(withBias![i]! - plain![i]!).toBeCloseTo(repeat[history.length - 1 - k]!, 5);
+    }
+    expect(withBias![0]! - plain![0]!).toBeCloseTo(0, 6); // i0: not in the history
+    r.model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    expect(() => resolveSasrecConfig({ repeatBias: 1 } as never)).toThrow(/repeatBias must be a boolean, got 1/);
+  });
+
   it('keeps the weights of the best validation epoch and stops early', async () => {
     let calls = 0;
     const seqs = ruleSequences(8, 8);
