@@ -17,6 +17,7 @@ import {
   writeF32,
   writeJson,
 } from '../src/core/artifact.js';
+import { recencyMap } from '../src/core/codes.js';
 import { SemidError } from '../src/core/errors.js';
 import { createRng, type Rng } from '../src/core/rng.js';
 import { type Tensor, tf, tidyData } from '../src/core/tf.js';
@@ -317,14 +318,10 @@ export class Sasrec {
     if (this.config.repeatBias) {
       const bias = this.w('repeat').dataSync() as Float32Array;
       wins.forEach((w, r) => {
-        const h = w.slice(0, -1); // the history's item indices, oldest first
-        const done = new Set<number>();
-        for (let k = h.length - 1; k >= 0; k--) {
-          const item = h[k] as number;
-          if (done.has(item)) continue;
-          done.add(item);
+        // the history's item indices, oldest first (the window's last entry is the placeholder target)
+        for (const [item, rank] of recencyMap(w.slice(0, -1))) {
           const o = r * (n + 1) + item;
-          flat[o] = (flat[o] as number) + (bias[h.length - 1 - k] as number);
+          flat[o] = (flat[o] as number) + (bias[rank] as number);
         }
       });
     }

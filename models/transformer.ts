@@ -747,7 +747,7 @@ export class CodeTransformer implements GenerativeModel {
   /**
    * @internal the dense item head's scores: per i, `denseFusion` * u(user_i) . e(code_i), where u is the
    * head's user vector of that user's state and e the code's item embedding (any valid code, also an
-   * item added after training), plus, with `denseRepeat` and `histories`, the learned repeat bias of
+   * item added after training), plus, with `denseRepeat`, the learned repeat bias of
    * the code's recency in its user's history (inside the `denseFusion` factor). Empty unless `dense` > 0.
    * @param states [b*d] states from itemStates
    * @param histories the users' histories as the states read them (cut to maxHistory), oldest first
@@ -756,7 +756,7 @@ export class CodeTransformer implements GenerativeModel {
     states: Float32Array,
     users: readonly number[],
     codes: readonly Code[],
-    histories?: readonly (readonly Code[])[],
+    histories: readonly (readonly Code[])[],
   ): Float32Array {
     if (this.config.dense <= 0 || codes.length === 0) return new Float32Array(0);
     const L = this.layout.levels;
@@ -780,7 +780,7 @@ export class CodeTransformer implements GenerativeModel {
       const u = this.denseUser(tf.tensor2d(state, [m, d]));
       return tf.sum(tf.mul(u, this.itemEmbeddings(tokens, bucket)), 1);
     });
-    if (this.config.denseRepeat && histories !== undefined) {
+    if (this.config.denseRepeat) {
       const bias = this.w('dense.repeat').dataSync() as Float32Array;
       recencyOf(histories, users, codes).forEach((r, i) => {
         if (r >= 0 && r < bias.length) dot[i] = (dot[i] as number) + (bias[r] as number);

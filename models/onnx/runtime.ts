@@ -142,8 +142,8 @@ export class OnnxModel implements GenerativeModel {
     if (score !== undefined) {
       const layout = this.layout;
       const weight = this.scoreWeight;
-      const cut = histories.map((hh) => hh.slice(Math.max(0, hh.length - this.maxHistory)));
-      const recency = score.inputNames.includes('recency') ? { histories: cut, none: this.maxHistory } : undefined;
+      const cut = () => histories.map((hh) => hh.slice(Math.max(0, hh.length - this.maxHistory)));
+      const recency = score.inputNames.includes('recency') ? { histories: cut(), none: this.maxHistory } : undefined;
       session.itemScores = (users, codes) =>
         runScore(score, session.cacheOf(), B, layout, users, codes, weight, recency);
     }

@@ -176,12 +176,20 @@ export function recencyOf(
     const u = users[i] as number;
     let m = maps.get(u);
     if (m === undefined) {
-      m = new Map();
-      const h = histories[u] ?? [];
-      for (let k = 0; k < h.length; k++) m.set((h[k] as Code).join(','), h.length - 1 - k);
+      m = recencyMap((histories[u] ?? []).map((h) => h.join(',')));
       maps.set(u, m);
     }
     out[i] = m.get(c.join(',')) ?? -1;
   });
   return out;
+}
+
+/**
+ * Each distinct entry of a history (oldest first) with its recency: 0 for the last entry, 1 for the
+ * one before, ...; an entry that occurs twice keeps its most recent occurrence.
+ */
+export function recencyMap<K>(history: readonly K[]): Map<K, number> {
+  const m = new Map<K, number>();
+  for (let k = 0; k < history.length; k++) m.set(history[k] as K, history.length - 1 - k);
+  return m;
 }
