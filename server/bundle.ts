@@ -1,6 +1,6 @@
 /**
  * Bundle: one named index + model as the server serves it. The caller injects a `LoadBundle`
- * (src/cli/serve.ts wires the real index and model loaders); the server adds what it owns: the live
+ * (cli/serve.ts wires the real index and model loaders); the server adds what it owns: the live
  * catalogue snapshot, vector indexes, and the items added or removed through the API, persisted as
  * `<dir>/overlay.json` (written to a temporary file and renamed, so a crash never leaves it half
  * written) and re-applied on every load.

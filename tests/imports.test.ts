@@ -44,6 +44,24 @@ describe('import direction (DESIGN.md)', () => {
     expect(bad).toEqual([]);
   });
 
+  it('the server never imports models/ or indexer/ (the CLI injects their loaders)', () => {
+    const bad: string[] = [];
+    for (const f of tsFiles(join(root, 'server'))) {
+      for (const t of importedTops(f)) if (t === 'models' || t === 'indexer') bad.push(`${relative(root, f)} -> ${t}`);
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it('nothing but cli/, tests/, bench/ and scripts/ imports cli/', () => {
+    const bad: string[] = [];
+    for (const top of ['src', 'indexer', 'models', 'server']) {
+      for (const f of tsFiles(join(root, top))) {
+        for (const t of importedTops(f)) if (t === 'cli') bad.push(`${relative(root, f)} -> ${t}`);
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+
   it('src/core imports nothing outside src/core', () => {
     const bad: string[] = [];
     for (const f of tsFiles(join(root, 'src/core'))) {
@@ -54,7 +72,7 @@ describe('import direction (DESIGN.md)', () => {
 
   it('only src/core/tf.ts imports TensorFlow.js', () => {
     const bad: string[] = [];
-    for (const top of ['src', 'indexer', 'models', 'server']) {
+    for (const top of ['src', 'cli', 'indexer', 'models', 'server']) {
       for (const f of tsFiles(join(root, top))) {
         if (relative(root, f) === join('src', 'core', 'tf.ts')) continue;
         if (/from\s+['"]@tensorflow\//.test(readFileSync(f, 'utf8'))) bad.push(relative(root, f));

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { run } from '../../src/cli/main.js';
+import { run } from '../../cli/main.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'semid-compare-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseKs } from '../../src/cli/eval.js';
+import { parseKs } from '../../cli/eval.js';
 import { loadSplit } from '../../src/core/data/index.js';
 import { mostPopular } from '../../src/eval/baselines.js';
 import { evaluateRanker } from '../../src/eval/evaluate.js';

@@ -1,6 +1,6 @@
 /** Runs the semid CLI in-process, capturing what it writes to stdout and stderr. */
 import { vi } from 'vitest';
-import { run } from '../../src/cli/main.js';
+import { run } from '../../cli/main.js';
 
 /** The exit code and the captured output of `semid <argv...>`. */
 export async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {

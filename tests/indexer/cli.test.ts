@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { run } from '../../cli/main.js';
 import { parseNpy } from '../../indexer/features/external.js';
-import { run } from '../../src/cli/main.js';
 import { gatherEncoder } from '../helpers/onnx.js';
 
 const DATA = 'synthetic:items=120,users=200,maxLength=12';

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCommandArgs } from '../../cli/command.js';
+import { COMMANDS } from '../../cli/registry.js';
+import { trainCommand } from '../../cli/train.js';
 import { buildIndex } from '../../indexer/artifact.js';
 import { readModelManifest } from '../../models/io.js';
-import { parseCommandArgs } from '../../src/cli/command.js';
-import { COMMANDS } from '../../src/cli/registry.js';
-import { trainCommand } from '../../src/cli/train.js';
 import { loadSplit } from '../../src/core/data/index.js';
 
 const DATA = 'synthetic:items=40,users=60,minLength=4,maxLength=8';

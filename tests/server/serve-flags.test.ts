@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseCommandArgs } from '../../src/cli/command.js';
-import { batchingFlags, serveCommand } from '../../src/cli/serve.js';
+import { parseCommandArgs } from '../../cli/command.js';
+import { batchingFlags, serveCommand } from '../../cli/serve.js';
 import { SemidError } from '../../src/core/errors.js';
 
 const flags = (argv: string[]) => {

@@ -13,14 +13,14 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
-import { type ResolvedBatchOptions, resolveBatchOptions } from '../../server/batcher.js';
-import type { BundleParts, LoadBundle } from '../../server/bundle.js';
-import { ModelDecoder } from '../../server/decoder.js';
-import { BundleRegistry, type BundleSource } from '../../server/registry.js';
-import { startServer } from '../../server/server.js';
-import { readF32, readJson } from '../core/artifact.js';
-import { SemidError } from '../core/errors.js';
-import type { GenerativeModel } from '../core/model.js';
+import { type ResolvedBatchOptions, resolveBatchOptions } from '../server/batcher.js';
+import type { BundleParts, LoadBundle } from '../server/bundle.js';
+import { ModelDecoder } from '../server/decoder.js';
+import { BundleRegistry, type BundleSource } from '../server/registry.js';
+import { startServer } from '../server/server.js';
+import { readF32, readJson } from '../src/core/artifact.js';
+import { SemidError } from '../src/core/errors.js';
+import type { GenerativeModel } from '../src/core/model.js';
 import { type Command, int, log, num, type ParsedArgs, str } from './command.js';
 import { manifestKind, openModel } from './models.js';
 
@@ -105,7 +105,7 @@ async function readItemEmbeddings(dir: string): Promise<BundleParts['itemEmbeddi
 export function bundleLoader(runtime: ServeRuntime = 'auto'): LoadBundle {
   return async (dir) => {
     const layout = await resolveBundleLayout(dir, runtime);
-    const { loadIndex } = await import('../../indexer/artifact.js');
+    const { loadIndex } = await import('../indexer/artifact.js');
     const index = await loadIndex(layout.indexDir);
     const { model, runtime: used } = await openBundleModel(layout.modelDir, layout.runtime);
     try {

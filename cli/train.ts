@@ -1,7 +1,7 @@
-import { datasetFingerprint, loadSplit } from '../core/data/index.js';
-import { SemidError } from '../core/errors.js';
-import type { SplitData } from '../core/types.js';
-import { evaluate, evaluateRanker } from '../eval/evaluate.js';
+import { datasetFingerprint, loadSplit } from '../src/core/data/index.js';
+import { SemidError } from '../src/core/errors.js';
+import type { SplitData } from '../src/core/types.js';
+import { evaluate, evaluateRanker } from '../src/eval/evaluate.js';
 import { type Command, int, log, Progress, readConfigFile, req, str } from './command.js';
 import { onnxReplica, sampleExamples } from './models.js';
 
@@ -57,11 +57,11 @@ export const trainCommand: Command = {
       throw new SemidError('SEMID_ERR_BAD_INPUT', `--max-minutes must be a positive number, got "${maxMinutes}"`);
     }
 
-    const { resolveModelConfig } = await import('../../models/config.js');
+    const { resolveModelConfig } = await import('../models/config.js');
     const config = resolveModelConfig(over);
-    const { initTf } = await import('../core/tf.js');
-    const { loadIndex } = await import('../../indexer/artifact.js');
-    const { trainModel, defaultWorkers } = await import('../../models/train.js');
+    const { initTf } = await import('../src/core/tf.js');
+    const { loadIndex } = await import('../indexer/artifact.js');
+    const { trainModel, defaultWorkers } = await import('../models/train.js');
     const workers = str(args, 'workers') !== undefined ? int(args, 'workers', 0) : defaultWorkers();
     if (workers < 0) throw new SemidError('SEMID_ERR_BAD_INPUT', `--workers must be >= 0, got ${workers}`);
 
@@ -145,9 +145,9 @@ async function runSasrec(args: Parameters<Command['run']>[0], data: string): Pro
   if (str(args, 'epochs') !== undefined) over.epochs = int(args, 'epochs', 0);
   if (str(args, 'seed') !== undefined) over.seed = int(args, 'seed', 0);
   const maxMinutes = str(args, 'max-minutes');
-  const { resolveSasrecConfig, trainSasrec, saveSasrec } = await import('../../models/sasrec.js');
+  const { resolveSasrecConfig, trainSasrec, saveSasrec } = await import('../models/sasrec.js');
   const config = resolveSasrecConfig(over);
-  const { initTf } = await import('../core/tf.js');
+  const { initTf } = await import('../src/core/tf.js');
   const split: SplitData = await loadSplit(data, { maxHistory: config.maxLen });
   await initTf();
   const validExamples = sampleExamples(split.valid, int(args, 'valid-users', 0), config.seed);

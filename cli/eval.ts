@@ -3,12 +3,12 @@
  * Recall/NDCG@{5,10,20}, coverage, head/tail slices and, on request, the invalid-code rate.
  */
 import { existsSync } from 'node:fs';
-import { type ManifestBase, readManifest } from '../core/artifact.js';
-import { datasetFingerprint, loadSplit } from '../core/data/index.js';
-import { SemidError } from '../core/errors.js';
-import type { SplitData } from '../core/types.js';
-import { mostPopular } from '../eval/baselines.js';
-import { type EvalResult, evaluate, evaluateRanker, type ItemRanker } from '../eval/evaluate.js';
+import { type ManifestBase, readManifest } from '../src/core/artifact.js';
+import { datasetFingerprint, loadSplit } from '../src/core/data/index.js';
+import { SemidError } from '../src/core/errors.js';
+import type { SplitData } from '../src/core/types.js';
+import { mostPopular } from '../src/eval/baselines.js';
+import { type EvalResult, evaluate, evaluateRanker, type ItemRanker } from '../src/eval/evaluate.js';
 import { type Command, int, log, num, type ParsedArgs, str } from './command.js';
 import { openModel } from './models.js';
 
@@ -137,7 +137,7 @@ async function runModel(modelDir: string, which: 'valid' | 'test', args: ParsedA
   }
   const kind = await readManifest<ManifestBase & { model?: unknown }>(modelDir, 'model');
   if (kind.model === 'sasrec') return runSasrecModel(modelDir, which, args);
-  const { readModelManifest } = await import('../../models/io.js');
+  const { readModelManifest } = await import('../models/io.js');
   const manifest = await readModelManifest(modelDir);
   const indexDir = str(args, 'index') ?? manifest.index;
   if (indexDir === undefined || !existsSync(indexDir)) {
@@ -148,7 +148,7 @@ async function runModel(modelDir: string, which: 'valid' | 'test', args: ParsedA
   }
   const data = modelData(args, modelDir, manifest.training);
   log(`[eval] loading ${data} and the index ${indexDir}`);
-  const { loadIndex } = await import('../../indexer/artifact.js');
+  const { loadIndex } = await import('../indexer/artifact.js');
   const [split, index] = await Promise.all([loadSplit(data), loadIndex(indexDir, { encoder: false })]);
   const fp = index.manifest.dataset?.fingerprint;
   if (typeof fp === 'string' && fp !== datasetFingerprint(split)) {
@@ -206,8 +206,8 @@ async function runModel(modelDir: string, which: 'valid' | 'test', args: ParsedA
 
 /** Evaluates a SASRec artifact (from `semid train --sasrec`) by full ranking, like the baselines. */
 async function runSasrecModel(modelDir: string, which: 'valid' | 'test', args: ParsedArgs) {
-  const { loadSasrec } = await import('../../models/sasrec.js');
-  const { initTf } = await import('../core/tf.js');
+  const { loadSasrec } = await import('../models/sasrec.js');
+  const { initTf } = await import('../src/core/tf.js');
   await initTf();
   const { model, manifest } = await loadSasrec(modelDir);
   try {

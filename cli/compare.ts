@@ -1,14 +1,14 @@
 import { join, resolve } from 'node:path';
-import { buildIndex, loadIndex } from '../../indexer/artifact.js';
-import { SCHEME_NAMES } from '../../indexer/registry.js';
-import type { SchemeName } from '../../indexer/types.js';
-import { loadSplit } from '../core/data/index.js';
-import { SemidError } from '../core/errors.js';
-import { initTf } from '../core/tf.js';
-import type { SplitData } from '../core/types.js';
-import { type CompareStages, runCompare } from '../eval/compare.js';
-import { evaluate, resultValues } from '../eval/evaluate.js';
-import type { CompareReport } from '../eval/report.js';
+import { buildIndex, loadIndex } from '../indexer/artifact.js';
+import { SCHEME_NAMES } from '../indexer/registry.js';
+import type { SchemeName } from '../indexer/types.js';
+import { loadSplit } from '../src/core/data/index.js';
+import { SemidError } from '../src/core/errors.js';
+import { initTf } from '../src/core/tf.js';
+import type { SplitData } from '../src/core/types.js';
+import { type CompareStages, runCompare } from '../src/eval/compare.js';
+import { evaluate, resultValues } from '../src/eval/evaluate.js';
+import type { CompareReport } from '../src/eval/report.js';
 import { type Command, int, log, type ParsedArgs, readConfigFile, str } from './command.js';
 import { onnxReplica, openModel, sampleExamples } from './models.js';
 
@@ -73,7 +73,7 @@ export function realStages(cfg: CompareConfig, dataSpec: string): CompareStages 
     },
     async train({ seed, split, indexDir, out }) {
       await initTf();
-      const { trainModel } = await import('../../models/train.js');
+      const { trainModel } = await import('../models/train.js');
       const index = await loadIndex(indexDir, { encoder: false });
       const validExamples = sampleExamples(split.valid, cfg.validUsers, seed);
       const result = await trainModel({

@@ -15,8 +15,8 @@ import {
   loadSplit,
   SYNTHETIC_DEFAULTS,
   writeCommon,
-} from '../core/data/index.js';
-import { SemidError } from '../core/errors.js';
+} from '../src/core/data/index.js';
+import { SemidError } from '../src/core/errors.js';
 import { type Command, int, log, Progress, req, str } from './command.js';
 
 const pct = (x: number) => `${(100 * x).toFixed(2)} %`;

@@ -5,18 +5,18 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { buildIndex, encodeNewItems, type LoadedIndex, loadIndex, writeExtendedIndex } from '../../indexer/artifact.js';
-import { encodeNpy } from '../../indexer/features/external.js';
-import { OnnxTextEncoder } from '../../indexer/features/onnx.js';
-import { TextVectorizer } from '../../indexer/features/text.js';
-import { SCHEME_NAMES } from '../../indexer/registry.js';
-import { COLLISION_MODES } from '../../indexer/shared/config.js';
-import type { CollisionMode, Diagnostics } from '../../indexer/types.js';
-import { toItem } from '../core/data/common.js';
-import { loadSplit } from '../core/data/index.js';
-import { SemidError } from '../core/errors.js';
-import { createRng } from '../core/rng.js';
-import type { Item } from '../core/types.js';
+import { buildIndex, encodeNewItems, type LoadedIndex, loadIndex, writeExtendedIndex } from '../indexer/artifact.js';
+import { encodeNpy } from '../indexer/features/external.js';
+import { OnnxTextEncoder } from '../indexer/features/onnx.js';
+import { TextVectorizer } from '../indexer/features/text.js';
+import { SCHEME_NAMES } from '../indexer/registry.js';
+import { COLLISION_MODES } from '../indexer/shared/config.js';
+import type { CollisionMode, Diagnostics } from '../indexer/types.js';
+import { toItem } from '../src/core/data/common.js';
+import { loadSplit } from '../src/core/data/index.js';
+import { SemidError } from '../src/core/errors.js';
+import { createRng } from '../src/core/rng.js';
+import type { Item } from '../src/core/types.js';
 import { type Command, int, log, readConfigFile, req, str } from './command.js';
 
 function collisionsFlag(v: string | undefined): CollisionMode | undefined {
@@ -328,7 +328,7 @@ export const indexEmbed: Command = {
       throw new SemidError('SEMID_ERR_BAD_INPUT', 'semid index embed: --max-length applies to --onnx only; drop it');
     }
     if (args.values.use === true) {
-      const { USE_DIM, useEmbed } = await import('../../indexer/features/use.js');
+      const { USE_DIM, useEmbed } = await import('../indexer/features/use.js');
       data = await useEmbed(split.items, { log });
       dim = USE_DIM;
     } else if (onnx !== undefined) {

@@ -2,7 +2,7 @@
  * semid's CLI: the only place that wires indexer, models and server together.
  * Each command lives in its own module and registers here.
  */
-import { SemidError } from '../core/errors.js';
+import { SemidError } from '../src/core/errors.js';
 import { type Command, helpText, parseCommandArgs } from './command.js';
 import { COMMANDS } from './registry.js';
 

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { SemidError } from '../core/errors.js';
+import { SemidError } from '../src/core/errors.js';
 
 type OptionSpec = NonNullable<ParseArgsConfig['options']>[string] & { description: string };
 
@@ -113,7 +113,7 @@ export function num(args: ParsedArgs, name: string, def: number): number {
   if (!Number.isFinite(n)) throw new SemidError('SEMID_ERR_BAD_INPUT', `--${name} must be a number, got "${v}"`);
   return n;
 }
-export { Progress } from '../core/progress.js';
+export { Progress } from '../src/core/progress.js';
 
 /** Log a line to stderr (kept off stdout so --json output stays parseable). */
 export function log(line: string): void {
