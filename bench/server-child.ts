@@ -12,7 +12,7 @@
  * index's code table (`--index`) or random codes of the given level sizes.
  */
 import { parseArgs } from 'node:util';
-import { bundleLoader, type ServeRuntime } from '../cli/serve.js';
+import { bundleLoader, type ServeRuntime } from '../src/api/bundle.js';
 import { buildApp } from '../server/app.js';
 import { BatchingDecoder, type BatchOptions } from '../server/batcher.js';
 import type { LoadBundle } from '../server/bundle.js';

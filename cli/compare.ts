@@ -2,6 +2,8 @@ import { join, resolve } from 'node:path';
 import { buildIndex, loadIndex } from '../indexer/artifact.js';
 import { SCHEME_NAMES } from '../indexer/registry.js';
 import type { SchemeName } from '../indexer/types.js';
+import { onnxReplica, openModel, sampleExamples } from '../src/api/models.js';
+import { portableDataSpec } from '../src/api/paths.js';
 import { loadSplit } from '../src/core/data/index.js';
 import { SemidError } from '../src/core/errors.js';
 import { initTf } from '../src/core/tf.js';
@@ -10,7 +12,6 @@ import { type CompareStages, runCompare } from '../src/eval/compare.js';
 import { evaluate, resultValues } from '../src/eval/evaluate.js';
 import type { CompareReport } from '../src/eval/report.js';
 import { type Command, int, log, type ParsedArgs, readConfigFile, str } from './command.js';
-import { onnxReplica, openModel, sampleExamples } from './models.js';
 
 /** What a compare run is configured by (flags, or a JSON/YAML file given with --config). */
 export interface CompareConfig {
@@ -82,7 +83,7 @@ export function realStages(cfg: CompareConfig, dataSpec: string): CompareStages 
         config: { ...cfg.model, seed },
         workers: cfg.workers,
         out,
-        indexDir: resolve(indexDir),
+        indexDir,
         maxSeconds: cfg.maxTrainSeconds > 0 ? cfg.maxTrainSeconds : undefined,
         validate: async (model) => {
           // Validation decodes with onnxruntime (about 7x faster than TF.js here): the current
@@ -102,7 +103,7 @@ export function realStages(cfg: CompareConfig, dataSpec: string): CompareStages 
           }
         },
         log,
-        trainingInfo: { data: dataSpec, validUsers: validExamples.length },
+        trainingInfo: { ...portableDataSpec(dataSpec, out), validUsers: validExamples.length },
       });
       result.model.dispose();
       return {

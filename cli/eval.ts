@@ -3,6 +3,8 @@
  * Recall/NDCG@{5,10,20}, coverage, head/tail slices and, on request, the invalid-code rate.
  */
 import { existsSync } from 'node:fs';
+import { openModel } from '../src/api/models.js';
+import { modelIndexDir, recordedDataSpec, type TrainingDataRecord } from '../src/api/paths.js';
 import { type ManifestBase, readManifest } from '../src/core/artifact.js';
 import { datasetFingerprint, loadSplit } from '../src/core/data/index.js';
 import { SemidError } from '../src/core/errors.js';
@@ -10,7 +12,6 @@ import type { SplitData } from '../src/core/types.js';
 import { mostPopular } from '../src/eval/baselines.js';
 import { type EvalResult, evaluate, evaluateRanker, type ItemRanker } from '../src/eval/evaluate.js';
 import { type Command, int, log, num, type ParsedArgs, str } from './command.js';
-import { openModel } from './models.js';
 
 /** Baselines `semid eval --baseline` runs. */
 export const BASELINES = ['most-popular'] as const;
@@ -70,9 +71,8 @@ export function formatResult(title: string, r: EvalResult): string {
 }
 
 /** The dataset to evaluate a model on: --data, else the one its manifest records (`training.data`). */
-function modelData(args: ParsedArgs, modelDir: string, training: { data?: unknown } | undefined): string {
-  const trainedOn = training?.data;
-  const data = str(args, 'data') ?? (typeof trainedOn === 'string' ? trainedOn : undefined);
+function modelData(args: ParsedArgs, modelDir: string, training: TrainingDataRecord | undefined): string {
+  const data = str(args, 'data') ?? recordedDataSpec(modelDir, training);
   if (data === undefined) {
     throw new SemidError(
       'SEMID_ERR_BAD_INPUT',
@@ -139,11 +139,12 @@ async function runModel(modelDir: string, which: 'valid' | 'test', args: ParsedA
   if (kind.model === 'sasrec') return runSasrecModel(modelDir, which, args);
   const { readModelManifest } = await import('../models/io.js');
   const manifest = await readModelManifest(modelDir);
-  const indexDir = str(args, 'index') ?? manifest.index;
+  const given = str(args, 'index');
+  const indexDir = given ?? modelIndexDir(modelDir, manifest.index);
   if (indexDir === undefined || !existsSync(indexDir)) {
     throw new SemidError(
       'SEMID_ERR_ARTIFACT_MISSING',
-      `the index of model ${modelDir} ${indexDir === undefined ? 'is not recorded in its manifest' : `was not found at ${indexDir}`}; pass --index <dir>`,
+      `the index of model ${modelDir} ${indexDir !== undefined ? `was not found at ${indexDir}` : manifest.index === undefined ? 'is not recorded in its manifest' : `was not found at ${manifest.index}`}; pass --index <dir>`,
     );
   }
   const data = modelData(args, modelDir, manifest.training);
@@ -211,7 +212,7 @@ async function runSasrecModel(modelDir: string, which: 'valid' | 'test', args: P
   await initTf();
   const { model, manifest } = await loadSasrec(modelDir);
   try {
-    const data = modelData(args, modelDir, manifest.training as { data?: unknown } | undefined);
+    const data = modelData(args, modelDir, manifest.training as TrainingDataRecord | undefined);
     log(`[eval] loading ${data}`);
     const split = await loadSplit(data, { maxHistory: model.config.maxLen });
     const result = await evalRanker(

@@ -1,9 +1,10 @@
+import { onnxReplica, sampleExamples } from '../src/api/models.js';
+import { portableDataSpec } from '../src/api/paths.js';
 import { datasetFingerprint, loadSplit } from '../src/core/data/index.js';
 import { SemidError } from '../src/core/errors.js';
 import type { SplitData } from '../src/core/types.js';
 import { evaluate, evaluateRanker } from '../src/eval/evaluate.js';
 import { type Command, int, log, Progress, readConfigFile, req, str } from './command.js';
-import { onnxReplica, sampleExamples } from './models.js';
 
 /** `semid train`. */
 export const trainCommand: Command = {
@@ -126,7 +127,7 @@ export const trainCommand: Command = {
         }).finally(() => decoder?.close());
         return r.metrics['ndcg@10'] ?? 0;
       },
-      trainingInfo: { data, scheme: index.manifest.scheme, validUsers: validExamples.length },
+      trainingInfo: { ...portableDataSpec(data, out), scheme: index.manifest.scheme, validUsers: validExamples.length },
     });
     log(
       `[train] done: ${result.epochs.length} epoch(s), stopped by ${result.stopped}, best valid NDCG@10 ` +
@@ -186,7 +187,7 @@ async function runSasrec(args: Parameters<Command['run']>[0], data: string): Pro
     batchSize: 256,
   });
   const summary = {
-    data,
+    ...portableDataSpec(data, out),
     config: r.config,
     epochs: r.epochs,
     bestEpoch: r.bestEpoch + 1,

@@ -20,6 +20,9 @@ import { SemidError } from '../src/core/errors.js';
 import { type ModelConfig, resolveModelConfig } from './config.js';
 import { CodeTransformer } from './transformer.js';
 
+/** Name of the index copy inside a model directory (a self-contained bundle). */
+export const BUNDLED_INDEX = 'index';
+
 /** Value of manifest.model for the code transformer. */
 export const MODEL_KIND = 'code-transformer';
 
@@ -39,7 +42,11 @@ export interface ModelManifest extends ManifestBase {
   levelSizes: number[];
   vocabSize: number;
   parameterCount: number;
-  /** The index directory the model was trained on (as given on the command line). */
+  /**
+   * The index the model was trained on, relative to the model directory (`index`: a copy kept inside
+   * it). Older manifests hold the path as given on the command line (working-directory relative or
+   * absolute).
+   */
   index?: string;
   /** What the training run reported (epochs, best valid NDCG@10, seconds...). */
   training?: Record<string, unknown>;

@@ -16,7 +16,7 @@ import { createRng, type Rng } from '../src/core/rng.js';
 import type { Code, SplitData } from '../src/core/types.js';
 import { decoderBatch, encDecBatch, itemBatch, itemCatalogue, type TrainBatch, targetCount } from './batch.js';
 import { type ModelConfig, resolveModelConfig } from './config.js';
-import { saveModel } from './io.js';
+import { BUNDLED_INDEX, saveModel } from './io.js';
 import { AdamW } from './optim.js';
 import { DataParallel } from './parallel.js';
 import { CodeTransformer } from './transformer.js';
@@ -47,7 +47,11 @@ export interface TrainOptions {
   out?: string;
   /** Continue from `<out>/checkpoint` when it exists. */
   resume?: boolean;
-  /** Index directory recorded in the manifest. */
+  /**
+   * The index the model is trained on: copied into the model directory as `index/` (the manifest
+   * records "index", relative to the model directory), so the model directory is a self-contained
+   * bundle that can be moved, copied and served from any working directory.
+   */
   indexDir?: string;
   /** Validation score (higher is better) for early stopping; without it, every epoch runs and the last weights are kept. */
   validate?: ValidationHook;
@@ -423,8 +427,9 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   if (opts.out) {
     const out = opts.out;
     const ck = ckptDir as string;
+    const indexDir = opts.indexDir;
     await saveModel(out, model, {
-      ...(opts.indexDir !== undefined ? { index: opts.indexDir } : {}),
+      ...(indexDir !== undefined ? { index: BUNDLED_INDEX } : {}),
       training: {
         ...opts.trainingInfo,
         epochs,
@@ -438,6 +443,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
       },
       fill: async (tmp) => {
         if (existsSync(ck)) await cp(ck, join(tmp, 'checkpoint'), { recursive: true });
+        if (indexDir !== undefined) await cp(indexDir, join(tmp, BUNDLED_INDEX), { recursive: true });
       },
     });
     if (!existsSync(join(out, 'checkpoint'))) await rm(ck, { recursive: true, force: true });

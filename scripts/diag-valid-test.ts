@@ -12,7 +12,7 @@ import { loadIndex } from '../indexer/artifact.js';
 import { resolveModelConfig } from '../models/config.js';
 import { trainModel } from '../models/train.js';
 import { readConfigFile } from '../cli/command.js';
-import { onnxReplica, sampleExamples } from '../cli/models.js';
+import { onnxReplica, sampleExamples } from '../src/api/models.js';
 import { loadSplit } from '../src/core/data/load.js';
 import { initTf } from '../src/core/tf.js';
 import { evaluate } from '../src/eval/evaluate.js';

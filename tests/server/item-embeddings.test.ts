@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleLoader } from '../../cli/serve.js';
+import { bundleLoader } from '../../src/api/bundle.js';
 import { buildIndex, ITEM_EMBEDDINGS_DATA, ITEM_EMBEDDINGS_META, loadIndex } from '../../indexer/artifact.js';
 import { resolveModelConfig } from '../../models/config.js';
 import { saveModel } from '../../models/io.js';

@@ -1,6 +1,6 @@
 /** A real tiny bundle on disk (category index + untrained code transformer + its ONNX export) and an app over it. */
 import { join } from 'node:path';
-import { bundleLoader } from '../../cli/serve.js';
+import { bundleLoader } from '../../src/api/bundle.js';
 import { buildIndex } from '../../indexer/artifact.js';
 import { type ModelConfig, resolveModelConfig } from '../../models/config.js';
 import { saveModel } from '../../models/io.js';

@@ -1,18 +1,18 @@
 /**
- * Opening trained models for the commands (eval, compare, serve, train): one place that picks the
- * runtime, keeps a model's ONNX export next to its weights, and makes short-lived ONNX copies of an
- * in-memory model for validation. Runtimes are imported lazily, so commands that need neither
+ * Opening trained models for the library API and the commands (eval, compare, serve, train): one
+ * place that picks the runtime, keeps a model's ONNX export next to its weights, and makes short-lived ONNX copies of an
+ * in-memory model for validation. Runtimes are imported lazily, so callers that need neither
  * TensorFlow.js nor onnxruntime never load them.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CodeTransformer } from '../models/transformer.js';
-import { readJson } from '../src/core/artifact.js';
-import type { GenerativeModel } from '../src/core/model.js';
-import { createRng } from '../src/core/rng.js';
-import type { Example } from '../src/core/types.js';
+import type { CodeTransformer } from '../../models/transformer.js';
+import { readJson } from '../core/artifact.js';
+import type { GenerativeModel } from '../core/model.js';
+import { createRng } from '../core/rng.js';
+import type { Example } from '../core/types.js';
 
 /** Runtimes a model can run on; `auto` is onnx whenever the model can be exported or already is. */
 export type Runtime = 'onnx' | 'tfjs';
@@ -36,14 +36,14 @@ export async function openModel(
   opts: { denseFusion?: number } = {},
 ): Promise<GenerativeModel> {
   if (runtime === 'tfjs') {
-    const { initTf } = await import('../src/core/tf.js');
+    const { initTf } = await import('../core/tf.js');
     await initTf();
-    const { loadModel } = await import('../models/io.js');
+    const { loadModel } = await import('../../models/io.js');
     return loadModel(dir, opts.denseFusion !== undefined ? { denseFusion: opts.denseFusion } : {});
   }
-  const { OnnxModel } = await import('../models/onnx/runtime.js');
+  const { OnnxModel } = await import('../../models/onnx/runtime.js');
   if ((await manifestKind(dir)) !== 'onnx-model') {
-    const { ensureOnnx } = await import('../models/onnx/export.js');
+    const { ensureOnnx } = await import('../../models/onnx/export.js');
     await ensureOnnx(dir);
   }
   return OnnxModel.load(dir, opts.denseFusion !== undefined ? { scoreWeight: opts.denseFusion } : {});
@@ -56,8 +56,8 @@ export async function openModel(
 export async function onnxReplica(
   model: CodeTransformer,
 ): Promise<{ model: GenerativeModel; close: () => Promise<void> }> {
-  const { exportWeights } = await import('../models/onnx/export.js');
-  const { OnnxModel } = await import('../models/onnx/runtime.js');
+  const { exportWeights } = await import('../../models/onnx/export.js');
+  const { OnnxModel } = await import('../../models/onnx/runtime.js');
   const dir = await mkdtemp(join(tmpdir(), 'semid-valid-onnx-'));
   try {
     await exportWeights(
