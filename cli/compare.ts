@@ -1,150 +1,12 @@
-import { join, resolve } from 'node:path';
-import { buildIndex, loadIndex } from '../indexer/artifact.js';
+import { join } from 'node:path';
 import { SCHEME_NAMES } from '../indexer/registry.js';
 import type { SchemeName } from '../indexer/types.js';
-import { onnxReplica, openModel, sampleExamples } from '../src/api/models.js';
-import { portableDataSpec } from '../src/api/paths.js';
+import { COMPARE_DEFAULTS, type CompareConfig, compare } from '../src/api/compare.js';
 import { loadSplit } from '../src/core/data/index.js';
 import { SemidError } from '../src/core/errors.js';
-import { initTf } from '../src/core/tf.js';
 import type { SplitData } from '../src/core/types.js';
-import { type CompareStages, runCompare } from '../src/eval/compare.js';
-import { evaluate, resultValues } from '../src/eval/evaluate.js';
 import type { CompareReport } from '../src/eval/report.js';
 import { type Command, int, log, type ParsedArgs, readConfigFile, str } from './command.js';
-
-/** What a compare run is configured by (flags, or a JSON/YAML file given with --config). */
-export interface CompareConfig {
-  /** Partial model config shared by every scheme (models/config.ts). */
-  model: Record<string, unknown>;
-  /** Partial scheme configs, by scheme name. */
-  schemes: Record<string, Record<string, unknown>>;
-  /** Validation users sampled (seeded) for early stopping; 0 = all. */
-  validUsers: number;
-  /** Beam width of the test evaluation. */
-  beamWidth: number;
-  /** Wall-clock cap on each training run, seconds (0 = none). */
-  maxTrainSeconds: number;
-  /** Runtime of the test evaluation. */
-  runtime: 'onnx' | 'tfjs';
-  /** Training worker threads (undefined = one per spare core). */
-  workers?: number;
-  /**
-   * Never recommend an item of the user's history at test time. Off by default (TIGER/P5/LETTER
-   * protocol); RecBole-style full ranking masks history items, which suits datasets without repeats.
-   */
-  excludeHistory?: boolean;
-  /** Also evaluate with history items excluded and report those figures as `exclHist.*`. */
-  alsoExcludeHistory?: boolean;
-}
-
-const DEFAULTS: CompareConfig = {
-  model: {},
-  schemes: {},
-  validUsers: 2000,
-  beamWidth: 20,
-  maxTrainSeconds: 0,
-  runtime: 'onnx',
-};
-
-/** The real stages: indexer/artifact buildIndex, models/train trainModel, eval/evaluate evaluate. */
-export function realStages(cfg: CompareConfig, dataSpec: string): CompareStages {
-  return {
-    async buildIndex({ scheme, seed, split, out }) {
-      const { diagnostics } = await buildIndex({
-        scheme: scheme as SchemeName,
-        split,
-        config: cfg.schemes[scheme],
-        seed,
-        out,
-        log,
-      });
-      const values: Record<string, number> = {
-        collisionRateBefore: diagnostics.collisionRateBefore,
-        collisionsAfter: diagnostics.collisionsAfter,
-        maxItemsPerCode: diagnostics.maxItemsPerCode,
-        dedupShare: diagnostics.dedupShare,
-        levels: diagnostics.levels.length,
-        'util@L0': diagnostics.levels[0]?.utilization ?? Number.NaN,
-        'perplexity@L0': diagnostics.levels[0]?.perplexity ?? Number.NaN,
-      };
-      if (diagnostics.prefixCoherence !== undefined) values.prefixCoherence = diagnostics.prefixCoherence;
-      if (diagnostics.reconstructionError !== undefined) values.reconstructionError = diagnostics.reconstructionError;
-      return { values };
-    },
-    async train({ seed, split, indexDir, out }) {
-      await initTf();
-      const { trainModel } = await import('../models/train.js');
-      const index = await loadIndex(indexDir, { encoder: false });
-      const validExamples = sampleExamples(split.valid, cfg.validUsers, seed);
-      const result = await trainModel({
-        table: index.table,
-        data: split,
-        config: { ...cfg.model, seed },
-        workers: cfg.workers,
-        out,
-        indexDir,
-        maxSeconds: cfg.maxTrainSeconds > 0 ? cfg.maxTrainSeconds : undefined,
-        validate: async (model) => {
-          // Validation decodes with onnxruntime (about 7x faster than TF.js here): the current
-          // weights are exported to a temporary directory, scored on a fixed valid subset, then dropped.
-          const onnx = await onnxReplica(model);
-          try {
-            const r = await evaluate({
-              model: onnx.model,
-              table: index.table,
-              examples: validExamples,
-              ks: [10],
-              beamWidth: cfg.beamWidth,
-            });
-            return r.metrics['ndcg@10'] ?? 0;
-          } finally {
-            await onnx.close();
-          }
-        },
-        log,
-        trainingInfo: { ...portableDataSpec(dataSpec, out), validUsers: validExamples.length },
-      });
-      result.model.dispose();
-      return {
-        values: {
-          epochs: result.epochs.length,
-          bestEpoch: result.bestEpoch,
-          'validNdcg@10': result.bestValid ?? Number.NaN,
-          steps: result.steps,
-        },
-      };
-    },
-    async evaluate({ split, modelDir, indexDir }) {
-      const index = await loadIndex(indexDir, { encoder: false });
-      const model = await openModel(modelDir, cfg.runtime);
-      try {
-        const run = (excludeHistory: boolean) =>
-          evaluate({
-            model,
-            table: index.table,
-            examples: split.test,
-            beamWidth: cfg.beamWidth,
-            excludeHistory,
-            trainSequences: split.trainSequences,
-            progress: excludeHistory ? 'test (history excluded)' : 'test',
-          });
-        const values = resultValues(await run(cfg.excludeHistory === true));
-        if (cfg.alsoExcludeHistory && cfg.excludeHistory !== true) {
-          // The same model under RecBole-style masking of history items, reported beside the standard figures.
-          const x = resultValues(await run(true));
-          for (const k of ['recall@10', 'ndcg@10', 'recall@20', 'ndcg@20']) {
-            const v = x[k];
-            if (v !== undefined) values[`exclHist.${k}`] = v;
-          }
-        }
-        return { values };
-      } finally {
-        model.dispose();
-      }
-    },
-  };
-}
 
 function parseSchemes(v: string): string[] {
   const names = v
@@ -163,9 +25,9 @@ function parseSchemes(v: string): string[] {
 
 /** Merges a config file under the flags and validates the result. */
 export function resolveCompareConfig(file: Record<string, unknown> | undefined, args: ParsedArgs): CompareConfig {
-  const cfg: CompareConfig = { ...DEFAULTS, ...(file as Partial<CompareConfig> | undefined) };
+  const cfg: CompareConfig = { ...COMPARE_DEFAULTS, ...(file as Partial<CompareConfig> | undefined) };
   const problems: string[] = [];
-  const known = new Set(Object.keys(DEFAULTS).concat('workers', 'excludeHistory', 'alsoExcludeHistory'));
+  const known = new Set(Object.keys(COMPARE_DEFAULTS).concat('workers', 'excludeHistory', 'alsoExcludeHistory'));
   if (args.values['exclude-history'] === true) cfg.excludeHistory = true;
   if (args.values['also-exclude-history'] === true) cfg.alsoExcludeHistory = true;
   for (const k of Object.keys(file ?? {})) if (!known.has(k)) problems.push(`unknown key "${k}"`);
@@ -207,14 +69,13 @@ export async function compareRun(
   out: string,
   cfg: CompareConfig,
 ): Promise<CompareReport> {
-  const report = await runCompare({
+  const report = await compare({
+    data: dataSpec,
     split,
-    schemes,
+    schemes: schemes as SchemeName[],
     seeds,
     out,
-    work: join(out, 'work'),
-    stages: realStages(cfg, dataSpec),
-    config: { data: dataSpec, compared: schemes, seeds, ...cfg },
+    config: cfg,
     log,
   });
   log(`[compare] report written to ${join(out, 'report.md')} and report.json`);
@@ -272,13 +133,15 @@ export const compareCommand: Command = {
 /** The schemes `semid demo` compares. */
 export const DEMO_SCHEMES = ['random', 'sequential', 'collaborative', 'rqkmeans', 'rqvae', 'hybrid'];
 
-/** The demo's model and index settings: small enough to finish in about 3 minutes on 2 cores. */
+/**
+ * The demo's model and index settings: budgets in epochs (never seconds), so the same seed gives the
+ * same figures on a busy and an idle machine; small enough to finish in about 3 minutes on 2 idle cores.
+ */
 export const DEMO_CONFIG: CompareConfig = {
-  ...DEFAULTS,
-  model: { dModel: 64, layers: 2, heads: 2, ffn: 256, epochs: 6, batch: 64, lr: 3e-3, warmup: 50, patience: 2 },
+  ...COMPARE_DEFAULTS,
+  model: { dModel: 64, layers: 2, heads: 2, ffn: 256, epochs: 4, batch: 64, lr: 3e-3, warmup: 50, patience: 2 },
   schemes: { rqvae: { epochs: 15 } },
   validUsers: 300,
-  maxTrainSeconds: 15,
 };
 
 /** `semid demo`: compare on the synthetic dataset over the main schemes. */

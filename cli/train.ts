@@ -1,9 +1,10 @@
-import { onnxReplica, sampleExamples } from '../src/api/models.js';
+import { sampleExamples } from '../src/api/models.js';
 import { portableDataSpec } from '../src/api/paths.js';
+import { validationHook } from '../src/api/train.js';
 import { datasetFingerprint, loadSplit } from '../src/core/data/index.js';
 import { SemidError } from '../src/core/errors.js';
 import type { SplitData } from '../src/core/types.js';
-import { evaluate, evaluateRanker } from '../src/eval/evaluate.js';
+import { evaluateRanker } from '../src/eval/evaluate.js';
 import { type Command, int, log, Progress, readConfigFile, req, str } from './command.js';
 
 /** `semid train`. */
@@ -89,6 +90,13 @@ export const trainCommand: Command = {
       `[train] ${config.arch} model, ${split.users.length} users, ${index.table.size} items, levels [${index.table.levelSizes}], ` +
         `backend ${backend}, ${workers} worker thread(s); validating on ${validExamples.length} users`,
     );
+    const validate = validationHook({
+      table: index.table,
+      examples: validExamples,
+      beamWidth: config.beamWidth,
+      maxHistory: config.maxHistory,
+      runtime: validRuntime,
+    });
     let progress: Progress | undefined;
     let progressEpoch = -1;
     const result = await trainModel({
@@ -115,17 +123,7 @@ export const trainCommand: Command = {
       validate: async (model) => {
         progress?.done();
         progress = undefined;
-        const decoder = validRuntime === 'onnx' ? await onnxReplica(model) : undefined;
-        const r = await evaluate({
-          model: decoder?.model ?? model,
-          table: index.table,
-          examples: validExamples,
-          ks: [10],
-          beamWidth: config.beamWidth,
-          maxHistory: config.maxHistory,
-          batchSize: 128,
-        }).finally(() => decoder?.close());
-        return r.metrics['ndcg@10'] ?? 0;
+        return validate(model);
       },
       trainingInfo: { ...portableDataSpec(data, out), scheme: index.manifest.scheme, validUsers: validExamples.length },
     });

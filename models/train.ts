@@ -60,6 +60,8 @@ export interface TrainOptions {
   /** Stop after this many optimiser steps in total (tests, benchmarks). */
   maxSteps?: number;
   onStep?: StepCallback;
+  /** Aborts training: checked after every step and before validation; trainModel then rejects with the signal's reason. */
+  signal?: AbortSignal;
   /** Extra fields for the manifest's `training` record (e.g. the data spec, as `semid eval` reads `training.data`). */
   trainingInfo?: Record<string, unknown>;
   /** Log lines (epoch summaries). */
@@ -342,6 +344,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
         seen += targetCount(batch);
         const tps = seen / ((performance.now() - te) / 1000);
         opts.onStep?.({ epoch, step, stepsPerEpoch: batches.length, loss, tokensPerSecond: tps });
+        opts.signal?.throwIfAborted();
         if (opts.maxSteps !== undefined && step >= opts.maxSteps) {
           stopped = 'steps';
           break;
@@ -360,6 +363,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
         seconds,
       };
       if (opts.validate && (epoch + 1) % cfg.evalEvery === 0) {
+        opts.signal?.throwIfAborted();
         rec.valid = await opts.validate(model);
         if (bestValid === undefined || rec.valid > bestValid) {
           bestValid = rec.valid;
@@ -388,6 +392,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
         }
       }
       if (ckptDir) {
+        opts.signal?.throwIfAborted();
         await writeCheckpoint(ckptDir, model, opt, best, {
           config: cfg,
           levelSizes,
@@ -406,6 +411,9 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
         break;
       }
     }
+  } catch (e) {
+    model.dispose();
+    throw e;
   } finally {
     await dp.close();
     opt.dispose();

@@ -1,0 +1,183 @@
+/**
+ * Comparing schemes with the real stages: for each scheme and seed, build the index, train the same
+ * model on it (by epochs: a budget that does not depend on the machine's load, so the same seed gives
+ * the same metrics), evaluate on the test split, and write report.json / report.md.
+ */
+import { join } from 'node:path';
+import { buildIndex, loadIndex } from '../../indexer/artifact.js';
+import type { SchemeName } from '../../indexer/types.js';
+import { loadSplit } from '../core/data/index.js';
+import { initTf } from '../core/tf.js';
+import type { SplitData } from '../core/types.js';
+import { type CompareStages, runCompare } from '../eval/compare.js';
+import { evaluate, resultValues } from '../eval/evaluate.js';
+import type { CompareReport } from '../eval/report.js';
+import { openModel, sampleExamples } from './models.js';
+import { portableDataSpec } from './paths.js';
+import { validationHook } from './train.js';
+
+/** How a comparison is configured (CLI flags or a JSON/YAML file, or the API). */
+export interface CompareConfig {
+  /** Partial model config shared by every scheme (models/config.ts); `epochs` is the training budget. */
+  model: Record<string, unknown>;
+  /** Partial scheme configs, by scheme name. */
+  schemes: Record<string, Record<string, unknown>>;
+  /** Validation users sampled (seeded) for early stopping; 0 = all. */
+  validUsers: number;
+  /** Beam width of validation and of the test evaluation. */
+  beamWidth: number;
+  /**
+   * Optional safety stop: wall-clock cap on each training run, seconds (0 = none). Results then depend
+   * on the machine's load; a run it stops is logged and marked `timeCapped: 1` in the report.
+   */
+  maxTrainSeconds: number;
+  /** Runtime of the test evaluation. */
+  runtime: 'onnx' | 'tfjs';
+  /** Training worker threads (undefined = one per spare core). */
+  workers?: number;
+  /**
+   * Never recommend an item of the user's history at test time. Off by default (TIGER/P5/LETTER
+   * protocol); RecBole-style full ranking masks history items, which suits datasets without repeats.
+   */
+  excludeHistory?: boolean;
+  /** Also evaluate with history items excluded and report those figures as `exclHist.*`. */
+  alsoExcludeHistory?: boolean;
+}
+
+/** Defaults of CompareConfig. */
+export const COMPARE_DEFAULTS: Readonly<CompareConfig> = Object.freeze({
+  model: {},
+  schemes: {},
+  validUsers: 2000,
+  beamWidth: 20,
+  maxTrainSeconds: 0,
+  runtime: 'onnx',
+});
+
+/** The real stages: indexer/artifact buildIndex, models/train trainModel, eval/evaluate evaluate. */
+export function realStages(cfg: CompareConfig, dataSpec: string, log: (line: string) => void = () => {}): CompareStages {
+  return {
+    async buildIndex({ scheme, seed, split, out }) {
+      const { diagnostics } = await buildIndex({
+        scheme: scheme as SchemeName,
+        split,
+        config: cfg.schemes[scheme],
+        seed,
+        out,
+        log,
+      });
+      const values: Record<string, number> = {
+        collisionRateBefore: diagnostics.collisionRateBefore,
+        collisionsAfter: diagnostics.collisionsAfter,
+        maxItemsPerCode: diagnostics.maxItemsPerCode,
+        dedupShare: diagnostics.dedupShare,
+        levels: diagnostics.levels.length,
+        'util@L0': diagnostics.levels[0]?.utilization ?? Number.NaN,
+        'perplexity@L0': diagnostics.levels[0]?.perplexity ?? Number.NaN,
+      };
+      if (diagnostics.prefixCoherence !== undefined) values.prefixCoherence = diagnostics.prefixCoherence;
+      if (diagnostics.reconstructionError !== undefined) values.reconstructionError = diagnostics.reconstructionError;
+      return { values };
+    },
+    async train({ scheme, seed, split, indexDir, out }) {
+      await initTf();
+      const { trainModel } = await import('../../models/train.js');
+      const index = await loadIndex(indexDir, { encoder: false });
+      const validExamples = sampleExamples(split.valid, cfg.validUsers, seed);
+      const result = await trainModel({
+        table: index.table,
+        data: split,
+        config: { ...cfg.model, seed },
+        workers: cfg.workers,
+        out,
+        indexDir,
+        maxSeconds: cfg.maxTrainSeconds > 0 ? cfg.maxTrainSeconds : undefined,
+        validate: validationHook({ table: index.table, examples: validExamples, beamWidth: cfg.beamWidth }),
+        log,
+        trainingInfo: { ...portableDataSpec(dataSpec, out), validUsers: validExamples.length },
+      });
+      result.model.dispose();
+      if (result.stopped === 'time') {
+        log(
+          `[compare] ${scheme} seed ${seed}: the wall-clock cap of ${cfg.maxTrainSeconds} s stopped training after ${result.epochs.length} epoch(s); its figures depend on the machine's load`,
+        );
+      }
+      return {
+        values: {
+          epochs: result.epochs.length,
+          bestEpoch: result.bestEpoch,
+          'validNdcg@10': result.bestValid ?? Number.NaN,
+          steps: result.steps,
+          timeCapped: result.stopped === 'time' ? 1 : 0,
+        },
+      };
+    },
+    async evaluate({ split, modelDir, indexDir }) {
+      const index = await loadIndex(indexDir, { encoder: false });
+      const model = await openModel(modelDir, cfg.runtime);
+      try {
+        const run = (excludeHistory: boolean) =>
+          evaluate({
+            model,
+            table: index.table,
+            examples: split.test,
+            beamWidth: cfg.beamWidth,
+            excludeHistory,
+            trainSequences: split.trainSequences,
+            progress: excludeHistory ? 'test (history excluded)' : 'test',
+          });
+        const values = resultValues(await run(cfg.excludeHistory === true));
+        if (cfg.alsoExcludeHistory && cfg.excludeHistory !== true) {
+          // The same model under RecBole-style masking of history items, reported beside the standard figures.
+          const x = resultValues(await run(true));
+          for (const k of ['recall@10', 'ndcg@10', 'recall@20', 'ndcg@20']) {
+            const v = x[k];
+            if (v !== undefined) values[`exclHist.${k}`] = v;
+          }
+        }
+        return { values };
+      } finally {
+        model.dispose();
+      }
+    },
+  };
+}
+
+/** Options of `compare`. */
+export interface CompareOptions {
+  /** A dataset directory or synthetic spec (recorded in the report and in every model's manifest). */
+  data: string;
+  /** The schemes to compare. */
+  schemes: readonly SchemeName[];
+  /** Seeds; each (scheme, seed) is one run. Default [1]. */
+  seeds?: readonly number[];
+  /** Report directory: report.json and report.md (each replaced atomically), artifacts in `work/`. */
+  out: string;
+  /** Settings over COMPARE_DEFAULTS. */
+  config?: Partial<CompareConfig>;
+  /** The loaded split of `data`, when the caller has it already. */
+  split?: SplitData;
+  /** Progress lines. */
+  log?: (line: string) => void;
+}
+
+/**
+ * Builds each scheme's index, trains the same model on each, evaluates on test, and writes the
+ * report. A failing scheme is listed in `failures`; the others go on.
+ */
+export async function compare(opts: CompareOptions): Promise<CompareReport> {
+  const cfg: CompareConfig = { ...COMPARE_DEFAULTS, ...opts.config };
+  const seeds = opts.seeds ?? [1];
+  const log = opts.log ?? (() => {});
+  const split = opts.split ?? (await loadSplit(opts.data));
+  return runCompare({
+    split,
+    schemes: opts.schemes,
+    seeds,
+    out: opts.out,
+    work: join(opts.out, 'work'),
+    stages: realStages(cfg, opts.data, log),
+    config: { data: opts.data, compared: opts.schemes, seeds, ...cfg },
+    log,
+  });
+}
