@@ -20,7 +20,7 @@ export const DEFAULT_PRESET: PresetName = 'quality';
 export const PRESET_DOCS: Readonly<Record<PresetName, string>> = {
   quality:
     'the best measured recipe (default): item-level model, 4 layers, FFN 512, dropout 0.2, hashed code buckets ' +
-    '(about 5 per item), a dense item head with a learned repeat bias, 20 epochs; the dense fusion weight is ' +
+    '(about 5 per item), a dense item head with a learned repeat bias, 16 epochs; the dense fusion weight is ' +
     'chosen on the validation split after training',
   fast: 'a quick look: the same model with 2 layers, FFN 256, dropout 0.1, no code buckets, 5 epochs',
 };
@@ -67,7 +67,7 @@ export function presetConfig(name: string, items: number): Partial<ModelConfig> 
         codeBuckets: codeBucketsFor(items),
         dense: 0.5,
         denseRepeat: true,
-        epochs: 20,
+        epochs: 16,
         patience: 6,
         lr: 2e-3,
       };
