@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { SCHEME_NAMES } from '../indexer/registry.js';
 import type { SchemeName } from '../indexer/types.js';
+import { DEFAULT_PRESET, PRESET_NAMES } from '../models/presets.js';
 import { COMPARE_DEFAULTS, type CompareConfig, compare } from '../src/api/compare.js';
 import { loadSplit } from '../src/core/data/index.js';
 import { SemidError } from '../src/core/errors.js';
@@ -31,6 +32,9 @@ export function resolveCompareConfig(file: Record<string, unknown> | undefined, 
   if (args.values['exclude-history'] === true) cfg.excludeHistory = true;
   if (args.values['also-exclude-history'] === true) cfg.alsoExcludeHistory = true;
   for (const k of Object.keys(file ?? {})) if (!known.has(k)) problems.push(`unknown key "${k}"`);
+  if (str(args, 'preset') !== undefined) cfg.preset = str(args, 'preset') as string;
+  if (!(PRESET_NAMES as readonly string[]).includes(cfg.preset))
+    problems.push(`preset must be one of ${PRESET_NAMES.join(', ')}, got "${cfg.preset}"`);
   if (str(args, 'epochs') !== undefined) cfg.model = { ...cfg.model, epochs: int(args, 'epochs', 0) };
   if (str(args, 'valid-users') !== undefined) cfg.validUsers = int(args, 'valid-users', 0);
   if (str(args, 'beam') !== undefined) cfg.beamWidth = int(args, 'beam', 20);
@@ -90,6 +94,10 @@ const COMMON_OPTIONS = {
   epochs: { type: 'string', description: 'maximum training epochs per scheme' },
   'valid-users': { type: 'string', description: 'validation users sampled for early stopping (0 = all)' },
   beam: { type: 'string', description: 'beam width of the test evaluation', default: '20' },
+  preset: {
+    type: 'string',
+    description: `model recipe the model config applies over (${PRESET_NAMES.join(', ')}; default ${DEFAULT_PRESET})`,
+  },
   'max-train-seconds': { type: 'string', description: 'wall-clock cap per training run (0 = none)' },
   workers: { type: 'string', description: 'training worker threads (default: one per spare core)' },
   runtime: { type: 'string', description: 'evaluation runtime: onnx or tfjs', default: 'onnx' },
@@ -139,6 +147,7 @@ export const DEMO_SCHEMES = ['random', 'sequential', 'collaborative', 'rqkmeans'
  */
 export const DEMO_CONFIG: CompareConfig = {
   ...COMPARE_DEFAULTS,
+  preset: 'fast',
   model: { dModel: 64, layers: 2, heads: 2, ffn: 256, epochs: 4, batch: 64, lr: 3e-3, warmup: 50, patience: 2 },
   schemes: { rqvae: { epochs: 15 } },
   validUsers: 300,
