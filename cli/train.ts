@@ -1,12 +1,12 @@
 import { applyPreset, DEFAULT_PRESET, PRESET_DOCS, PRESET_NAMES } from '../models/presets.js';
+import { fusionSelector, sampleExamples } from '../src/api/models.js';
+import { portableDataSpec } from '../src/api/paths.js';
+import { validationHook, validationScorer } from '../src/api/train.js';
 import { datasetFingerprint, loadSplit } from '../src/core/data/index.js';
 import { SemidError } from '../src/core/errors.js';
 import type { SplitData } from '../src/core/types.js';
 import { evaluateRanker } from '../src/eval/evaluate.js';
 import { type Command, int, log, Progress, readConfigFile, req, str } from './command.js';
-import { fusionSelector, sampleExamples } from '../src/api/models.js';
-import { portableDataSpec } from '../src/api/paths.js';
-import { validationHook, validationScorer } from '../src/api/train.js';
 
 /** `semid train`. */
 export const trainCommand: Command = {

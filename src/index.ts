@@ -4,6 +4,9 @@
  * evaluate and compare, and mount semid's HTTP routes in a fastify app. docs/API.md documents each
  * entry point; examples/ runs them.
  */
+
+export type { Diagnostics, SchemeName } from '../indexer/types.js';
+export type { ModelConfig } from '../models/config.js';
 export { type CompareConfig, type CompareOptions, compare } from './api/compare.js';
 export { type LoadDatasetOptions, loadDataset } from './api/data.js';
 export { type EvalResult, type EvaluateOptions, evaluate } from './api/evaluate.js';
@@ -19,8 +22,6 @@ export {
   type SimilarItem,
 } from './api/recommender.js';
 export { type TrainedModel, type TrainingSummary, type TrainOptions, type TrainProgress, train } from './api/train.js';
-export type { ModelConfig } from '../models/config.js';
-export type { Diagnostics, SchemeName } from '../indexer/types.js';
-export type { CompareReport } from './eval/report.js';
 export { type ErrorCode, SemidError } from './core/errors.js';
 export type { Code, Example, Item, ItemId, SplitData } from './core/types.js';
+export type { CompareReport } from './eval/report.js';

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -57,6 +57,30 @@ describe('import direction (src/README.md)', () => {
     for (const top of ['src', 'indexer', 'models', 'server']) {
       for (const f of tsFiles(join(root, top))) {
         for (const t of importedTops(f)) if (t === 'cli') bad.push(`${relative(root, f)} -> ${t}`);
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it('only src/index.ts and src/api/ (the public API) import indexer/, models/ or server/ from src/', () => {
+    const bad: string[] = [];
+    for (const f of tsFiles(join(root, 'src'))) {
+      const rel = relative(root, f);
+      if (rel === join('src', 'index.ts') || rel.startsWith(join('src', 'api') + sep)) continue;
+      for (const t of importedTops(f)) {
+        if (t === 'models' || t === 'indexer' || t === 'server') bad.push(`${rel} -> ${t}`);
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it('src/api/ is imported only by src/index.ts, itself, cli/, tests/, bench/, scripts/ and examples/', () => {
+    const bad: string[] = [];
+    for (const top of ['src', 'indexer', 'models', 'server']) {
+      for (const f of tsFiles(join(root, top))) {
+        const rel = relative(root, f);
+        if (rel === join('src', 'index.ts') || rel.startsWith(join('src', 'api') + sep)) continue;
+        for (const t of importedTops(f)) if (t === 'src/api') bad.push(`${rel} -> ${t}`);
       }
     }
     expect(bad).toEqual([]);

@@ -6,19 +6,22 @@
 import { join } from 'node:path';
 import { buildIndex, loadIndex } from '../../indexer/artifact.js';
 import type { SchemeName } from '../../indexer/types.js';
+import { applyPreset, DEFAULT_PRESET } from '../../models/presets.js';
 import { loadSplit } from '../core/data/index.js';
 import { initTf } from '../core/tf.js';
 import type { SplitData } from '../core/types.js';
 import { type CompareStages, runCompare } from '../eval/compare.js';
 import { evaluate, resultValues } from '../eval/evaluate.js';
 import type { CompareReport } from '../eval/report.js';
-import { openModel, sampleExamples } from './models.js';
+import { fusionSelector, openModel, sampleExamples } from './models.js';
 import { portableDataSpec } from './paths.js';
-import { validationHook } from './train.js';
+import { validationHook, validationScorer } from './train.js';
 
 /** How a comparison is configured (CLI flags or a JSON/YAML file, or the API). */
 export interface CompareConfig {
-  /** Partial model config shared by every scheme (models/config.ts); `epochs` is the training budget. */
+  /** Model recipe (models/presets.ts) that `model` applies over; default quality. */
+  preset: string;
+  /** Partial model config shared by every scheme (models/config.ts), over the preset; `epochs` is the training budget. */
   model: Record<string, unknown>;
   /** Partial scheme configs, by scheme name. */
   schemes: Record<string, Record<string, unknown>>;
@@ -46,6 +49,7 @@ export interface CompareConfig {
 
 /** Defaults of CompareConfig. */
 export const COMPARE_DEFAULTS: Readonly<CompareConfig> = Object.freeze({
+  preset: DEFAULT_PRESET,
   model: {},
   schemes: {},
   validUsers: 2000,
@@ -55,7 +59,11 @@ export const COMPARE_DEFAULTS: Readonly<CompareConfig> = Object.freeze({
 });
 
 /** The real stages: indexer/artifact buildIndex, models/train trainModel, eval/evaluate evaluate. */
-export function realStages(cfg: CompareConfig, dataSpec: string, log: (line: string) => void = () => {}): CompareStages {
+export function realStages(
+  cfg: CompareConfig,
+  dataSpec: string,
+  log: (line: string) => void = () => {},
+): CompareStages {
   return {
     async buildIndex({ scheme, seed, split, out }) {
       const { diagnostics } = await buildIndex({
@@ -84,15 +92,17 @@ export function realStages(cfg: CompareConfig, dataSpec: string, log: (line: str
       const { trainModel } = await import('../../models/train.js');
       const index = await loadIndex(indexDir, { encoder: false });
       const validExamples = sampleExamples(split.valid, cfg.validUsers, seed);
+      const score = validationScorer({ table: index.table, examples: validExamples, beamWidth: cfg.beamWidth });
       const result = await trainModel({
         table: index.table,
         data: split,
-        config: { ...cfg.model, seed },
+        config: applyPreset(cfg.preset, index.table.size, { ...cfg.model, seed }),
         workers: cfg.workers,
         out,
         indexDir,
         maxSeconds: cfg.maxTrainSeconds > 0 ? cfg.maxTrainSeconds : undefined,
-        validate: validationHook({ table: index.table, examples: validExamples, beamWidth: cfg.beamWidth }),
+        validate: validationHook(score),
+        selectFusion: fusionSelector('onnx', score),
         log,
         trainingInfo: { ...portableDataSpec(dataSpec, out), validUsers: validExamples.length },
       });

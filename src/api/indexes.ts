@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { cp, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type IndexManifest, buildIndex as buildArtifact, loadIndex as loadArtifact } from '../../indexer/artifact.js';
+import { buildIndex as buildArtifact, type IndexManifest, loadIndex as loadArtifact } from '../../indexer/artifact.js';
 import type { SCHEMES } from '../../indexer/registry.js';
 import type { Diagnostics, IndexingScheme, SchemeName } from '../../indexer/types.js';
 import { writeDirAtomic } from '../core/artifact.js';

@@ -7,43 +7,54 @@ import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelConfig } from '../../models/config.js';
 import { BUNDLED_INDEX } from '../../models/io.js';
+import type { PresetName } from '../../models/presets.js';
 import type { EpochRecord, ValidationHook } from '../../models/train.js';
 import type { CodeTransformer } from '../../models/transformer.js';
 import type { CodeTable } from '../core/codes.js';
+import type { GenerativeModel } from '../core/model.js';
 import type { Example, SplitData } from '../core/types.js';
 import { evaluate } from '../eval/evaluate.js';
 import { dataSource } from './data.js';
 import type { Index } from './indexes.js';
-import { onnxReplica, sampleExamples } from './models.js';
+import { fusionSelector, onnxReplica, type Runtime, sampleExamples } from './models.js';
 import { portableDataSpec } from './paths.js';
 
-/**
- * Validation NDCG@10 of the model being trained, by constrained beam search over `examples`. With the
- * onnx runtime the current weights are exported to a temporary directory and decoded by onnxruntime
- * (several times faster than TF.js here), then dropped.
- */
-export function validationHook(o: {
+/** Valid NDCG@10 of a model by constrained beam search over `examples` (the score early stopping follows). */
+export function validationScorer(o: {
   table: CodeTable;
   examples: readonly Example[];
   beamWidth: number;
   maxHistory?: number;
-  runtime?: 'onnx' | 'tfjs';
-}): ValidationHook {
+}): (model: GenerativeModel) => Promise<number> {
   return async (model) => {
-    const replica = (o.runtime ?? 'onnx') === 'onnx' ? await onnxReplica(model) : undefined;
+    const r = await evaluate({
+      model,
+      table: o.table,
+      examples: o.examples,
+      ks: [10],
+      beamWidth: o.beamWidth,
+      ...(o.maxHistory !== undefined ? { maxHistory: o.maxHistory } : {}),
+      batchSize: 128,
+    });
+    return r.metrics['ndcg@10'] ?? 0;
+  };
+}
+
+/**
+ * The validation hook of training over `score`. With the onnx runtime the current weights are exported
+ * to a temporary directory and decoded by onnxruntime (several times faster than TF.js here), then dropped.
+ */
+export function validationHook(
+  score: (model: GenerativeModel) => Promise<number>,
+  runtime: Runtime = 'onnx',
+): ValidationHook {
+  return async (model) => {
+    if (runtime === 'tfjs') return score(model);
+    const replica = await onnxReplica(model);
     try {
-      const r = await evaluate({
-        model: replica?.model ?? model,
-        table: o.table,
-        examples: o.examples,
-        ks: [10],
-        beamWidth: o.beamWidth,
-        ...(o.maxHistory !== undefined ? { maxHistory: o.maxHistory } : {}),
-        batchSize: 128,
-      });
-      return r.metrics['ndcg@10'] ?? 0;
+      return await score(replica.model);
     } finally {
-      await replica?.close();
+      await replica.close();
     }
   };
 }
@@ -73,7 +84,9 @@ export interface TrainOptions {
   index: Index;
   /** The dataset the index was built on (from loadDataset). */
   data: SplitData;
-  /** Model config fields over the defaults (architecture, sizes, epochs, learning rate...). */
+  /** Model recipe the config applies over: `quality` (the best measured recipe; default) or `fast`. */
+  preset?: PresetName;
+  /** Model config fields over the preset (architecture, sizes, epochs, learning rate...). */
   config?: Partial<ModelConfig>;
   /** Seed of initialisation, batching and dropout (overrides `config.seed`). */
   seed?: number;
@@ -149,15 +162,18 @@ export async function train(opts: TrainOptions): Promise<TrainedModel> {
   const { initTf } = await import('../core/tf.js');
   await initTf();
   const { resolveModelConfig } = await import('../../models/config.js');
+  const { applyPreset, DEFAULT_PRESET } = await import('../../models/presets.js');
   const { trainModel } = await import('../../models/train.js');
-  const config = resolveModelConfig({ ...opts.config, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
+  const over = { ...opts.config, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) };
+  const config = resolveModelConfig(applyPreset(opts.preset ?? DEFAULT_PRESET, opts.index.size, over));
   const examples = sampleExamples(opts.data.valid, opts.validUsers ?? 2000, config.seed);
-  const hook = validationHook({
+  const score = validationScorer({
     table: opts.index.table,
     examples,
     beamWidth: config.beamWidth,
     maxHistory: config.maxHistory,
   });
+  const hook = validationHook(score);
   let epoch = 0;
   const result = await trainModel({
     table: opts.index.table,
@@ -176,6 +192,7 @@ export async function train(opts: TrainOptions): Promise<TrainedModel> {
       opts.onProgress?.({ kind: 'validation', epoch, ndcg10 });
       return ndcg10;
     },
+    ...(opts.config?.denseFusion === undefined ? { selectFusion: fusionSelector('onnx', score) } : {}),
   });
   const summary: TrainingSummary = {
     epochs: result.epochs,
@@ -193,5 +210,6 @@ export async function train(opts: TrainOptions): Promise<TrainedModel> {
     ...summary,
     workers: result.workers,
     itemsWithoutCode: result.itemsWithoutCode,
+    ...(result.fusion !== undefined ? { fusion: result.fusion } : {}),
   });
 }
