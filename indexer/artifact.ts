@@ -23,6 +23,7 @@ import { SemidError } from '../src/core/errors.js';
 import { createRng } from '../src/core/rng.js';
 import type { Code, Item, ItemId, SplitData } from '../src/core/types.js';
 import { getScheme } from './registry.js';
+import { degenerateLevelWarnings } from './shared/degenerate.js';
 import type { CollisionMode, Diagnostics, IndexingScheme, ItemEncoder, SchemeName } from './types.js';
 
 /** What an index is built from: the catalogue and the TRAIN sequences (users/sequences only feed the fingerprint). */
@@ -113,7 +114,19 @@ export async function buildIndex(
       `scheme "${scheme.name}" did not give a bijection over the catalogue: ${table.size} codes for ${o.split.items.length} items, ${missing.length} items without a code, collisionsAfter=${fitted.diagnostics.collisionsAfter}`,
     );
   }
-  const diagnostics: Diagnostics = { ...fitted.diagnostics, buildSeconds: (performance.now() - t0) / 1000 };
+  const warnings = degenerateLevelWarnings({
+    scheme: scheme.name,
+    codes: o.split.items.map((it) => table.encode(it.id) as Code),
+    levelSizes: table.levelSizes,
+    dedupLevel: fitted.diagnostics.dedupLevel === true,
+    collisionRateBefore: fitted.diagnostics.collisionRateBefore,
+  });
+  for (const w of warnings) o.log?.(`warning: ${w}`);
+  const diagnostics: Diagnostics = {
+    ...fitted.diagnostics,
+    buildSeconds: (performance.now() - t0) / 1000,
+    warnings,
+  };
   const manifest: IndexManifest = {
     ...manifestHead('index'),
     kind: 'index',

@@ -60,6 +60,8 @@ export interface Diagnostics {
   /** How often items sharing a first-level code share their top category. */
   prefixCoherence?: number;
   buildSeconds: number;
+  /** Degenerate levels found at build time, each naming the level and the option to change. */
+  warnings?: string[];
   [extra: string]: unknown;
 }
 
