@@ -193,7 +193,10 @@ for (const r of sorted) {
 }
 const runs = sorted
   .filter((r) => r.kind === 'built')
-  .map((r) => `- ${r.name}: \`${r.command}\` (seed ${r.seed}, ${r.measuredAt.slice(0, 10)}, ${f(r.wallSeconds, 1)} s wall)`);
+  .map(
+    (r) =>
+      `- ${r.name}: \`${r.command}\` (seed ${r.seed}, ${r.measuredAt.slice(0, 10)}, ${f(r.wallSeconds, 1)} s wall)`,
+  );
 const block = [
   '<!-- BENCH:indexer-quant:start -->',
   `Dataset: ${dataDir} (${items.length} items). Machine: ${cpus().length} cores, no GPU, TensorFlow.js wasm backend (single-threaded), shared with other jobs (wall time includes waiting for the CPU; CPU time does not).`,
