@@ -12,12 +12,12 @@
  * index's code table (`--index`) or random codes of the given level sizes.
  */
 import { parseArgs } from 'node:util';
-import { bundleLoader, type ServeRuntime } from '../src/api/bundle.js';
 import { buildApp } from '../server/app.js';
 import { BatchingDecoder, type BatchOptions } from '../server/batcher.js';
 import type { LoadBundle } from '../server/bundle.js';
 import { ModelDecoder } from '../server/decoder.js';
 import { BundleRegistry } from '../server/registry.js';
+import { bundleLoader, type ServeRuntime } from '../src/api/bundle.js';
 import { CodeTable, TokenLayout } from '../src/core/codes.js';
 import type { BeamRow, DecodingSession, GenerativeModel } from '../src/core/model.js';
 import { createRng } from '../src/core/rng.js';

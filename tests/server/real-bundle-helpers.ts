@@ -1,6 +1,5 @@
 /** A real tiny bundle on disk (category index + untrained code transformer + its ONNX export) and an app over it. */
 import { join } from 'node:path';
-import { bundleLoader } from '../../src/api/bundle.js';
 import { buildIndex } from '../../indexer/artifact.js';
 import { type ModelConfig, resolveModelConfig } from '../../models/config.js';
 import { saveModel } from '../../models/io.js';
@@ -8,6 +7,7 @@ import { exportOnnx } from '../../models/onnx/export.js';
 import { CodeTransformer } from '../../models/transformer.js';
 import { buildApp } from '../../server/app.js';
 import { BundleRegistry } from '../../server/registry.js';
+import { bundleLoader } from '../../src/api/bundle.js';
 import { loadSplit } from '../../src/core/data/index.js';
 import type { SplitData } from '../../src/core/types.js';
 import { KEY } from './helpers.js';
