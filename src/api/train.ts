@@ -101,6 +101,8 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /** Epoch summaries and other progress lines. */
   log?: (line: string) => void;
+  /** Also save the trained model there as a bundle (what `model.save(out)` does). */
+  out?: string;
 }
 
 /** What a training run did. */
@@ -203,7 +205,7 @@ export async function train(opts: TrainOptions): Promise<TrainedModel> {
     stopped: result.stopped,
   };
   const source = dataSource(opts.data);
-  return new TrainedModel(result.model, opts.index, summary, {
+  const trained = new TrainedModel(result.model, opts.index, summary, {
     ...(source !== undefined ? { dataSpec: source } : {}),
     scheme: opts.index.scheme,
     validUsers: examples.length,
@@ -212,4 +214,6 @@ export async function train(opts: TrainOptions): Promise<TrainedModel> {
     itemsWithoutCode: result.itemsWithoutCode,
     ...(result.fusion !== undefined ? { fusion: result.fusion } : {}),
   });
+  if (opts.out !== undefined) await trained.save(opts.out);
+  return trained;
 }
