@@ -44,7 +44,9 @@ async function ensureBuilt(): Promise<void> {
 
 const npmEnv = { ...process.env, npm_config_onnxruntime_node_install: 'skip', npm_config_fund: 'false' };
 
-describe('npm pack -> install -> import', () => {
+// Building hnswlib-node during the install takes most of this test's time; on a loaded machine it can
+// exceed any sensible timeout, so the test runs when SEMID_PACK_TEST=1 (CI sets it).
+describe.runIf(process.env.SEMID_PACK_TEST === '1')('npm pack -> install -> import', () => {
   it('installs offline into an empty project, type-checks and runs the quickstart, and runs the CLI', async (ctx) => {
     await ensureBuilt();
     const packDir = await mkdtemp(join(tmpdir(), 'semid-pack-'));
