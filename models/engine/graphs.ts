@@ -1,0 +1,121 @@
+/**
+ * Training graphs: per architecture, one ONNX graph whose inputs are the weights, a batch (feeds.ts
+ * lays it out) and dropout masks, and whose outputs are the loss and every weight's gradient
+ * (`grad.<name>`). The loss is models/transformer.ts `loss` term for term (label-smoothed next-token
+ * cross-entropy normalised by the batch's target count; item-level: per-level softmaxes, the dense
+ * item head and its repeat bias), so the gradients match TensorFlow.js's (tests/models/engine).
+ */
+import { SemidError } from '../../src/core/errors.js';
+import type { ModelConfig } from '../config.js';
+import type { Value } from './autodiff.js';
+import { type DropoutSite, ROWS, TrainNet } from './net.js';
+
+/** A built training graph: the serialised model and what its feeds must hold. */
+export interface TrainGraph {
+  model: Uint8Array;
+  /** Weight names, in paramSpecs order (inputs `<name>`, outputs `grad.<name>`). */
+  params: string[];
+  /** Dropout mask inputs ([rows, cols] each, rows resolved by feeds.ts). */
+  dropoutSites: DropoutSite[];
+}
+
+/**
+ * The decoder-only training graph. Inputs: `tokens`, `pos`, `lvl`, `labels` [rows] int64, `weights`
+ * [rows] float32 (target weight / target count), `mask` [b, 1, t, t] float32 additive (causal + padding).
+ */
+export function decoderTrainGraph(config: ModelConfig, levelSizes: readonly number[]): TrainGraph {
+  const net = new TrainNet('semid_decoder_train', config, levelSizes);
+  const dg = net.dg;
+  const ids = (name: string) => dg.input(name, 'INT64', [ROWS]);
+  const [tokens, pos, lvl, labels] = [ids('tokens'), ids('pos'), ids('lvl'), ids('labels')];
+  const weights = dg.input('weights', 'FLOAT', [ROWS]);
+  const mask = dg.input('mask', 'FLOAT', ['b', 1, 't', 't']);
+  const bthd = net.headShape(mask);
+  let x = dg.sum([
+    dg.gather(net.p('tok_emb'), tokens),
+    dg.gather(net.p('pos_emb'), pos),
+    dg.gather(net.p('lvl_emb'), lvl),
+  ]);
+  x = net.dropout(x);
+  for (let i = 0; i < config.layers; i++) x = net.block(`blk${i}`, x, mask, bthd);
+  const logits = net.head(net.ln(x, 'ln_f'), 0, net.layout.vocabSize);
+  const loss = dg.crossEntropy(logits, labels, weights, config.labelSmoothing);
+  const model = net.finish(loss, { semid_arch: 'decoder', semid_graph: 'train' });
+  return { model, params: [...net.params.keys()], dropoutSites: net.dropoutSites };
+}
+
+/**
+ * The item-level training graph. Inputs (L levels, V vocabulary, M code buckets):
+ *  - `slot_tokens` [rows, L] int64: each slot's code tokens (V = no term), `pos` [rows] int64,
+ *    `bucket` [rows] int64 (M = none; only with code buckets), `mask` [b, 1, t, t];
+ *  - `code_tokens` [L*rows, L] int64: per (level l, slot) row, level-major, BOS then the target code's
+ *    first l tokens (V past them); `code_level` [L*rows] int64;
+ *  - `labels_<l>` [rows] int64: the target's level-l token minus the level's first token;
+ *    `weights` [rows] float32 (1 / target count on slots with a target);
+ *  - dense head: `catalogue` [N, L] int64 and `catalogue_bucket` [N] int64 (with buckets),
+ *    `dense_labels` [rows] int64, `dense_weights` [rows] float32 (dense / target count);
+ *    with the repeat bias `repeat_cells` [P, 2] int64 (slot, item) and `repeat_which` [P] int64.
+ * @param catalogueSize N, the dense head's item count (0 when the head is off)
+ */
+export function itemTrainGraph(config: ModelConfig, levelSizes: readonly number[], catalogueSize = 0): TrainGraph {
+  if (config.unlikelihood > 0) {
+    throw new SemidError(
+      'SEMID_ERR_BAD_CONFIG',
+      'the onnx training engine has no unlikelihood term: set unlikelihood 0 or train with engine "tfjs"',
+    );
+  }
+  const net = new TrainNet('semid_item_train', config, levelSizes);
+  const dg = net.dg;
+  const layout = net.layout;
+  const L = layout.levels;
+  const M = config.codeBuckets;
+  const tokExt = net.withNullRow(net.p('tok_emb'));
+  const slotTokens = dg.input('slot_tokens', 'INT64', [ROWS, L]);
+  const pos = dg.input('pos', 'INT64', [ROWS]);
+  const mask = dg.input('mask', 'FLOAT', ['b', 1, 't', 't']);
+  const bthd = net.headShape(mask);
+  const terms: Value[] = [dg.reduceSum(dg.gather(tokExt, slotTokens), [1]), dg.gather(net.p('pos_emb'), pos)];
+  const codeExt = M > 0 ? net.withNullRow(net.p('code_emb')) : undefined;
+  if (codeExt) terms.push(dg.gather(codeExt, dg.input('bucket', 'INT64', [ROWS])));
+  let x = net.dropout(dg.sum(terms));
+  for (let i = 0; i < config.layers; i++) x = net.block(`blk${i}`, x, mask, bthd);
+  const state = x;
+
+  // the code head, teacher-forced on each slot's target, level-major rows (l, slot)
+  const LROWS = 'level_rows';
+  const codeTokens = dg.input('code_tokens', 'INT64', [LROWS, L]);
+  const codeLevel = dg.input('code_level', 'INT64', [LROWS]);
+  const tiled = dg.concatRows(
+    Array.from({ length: L }, () => state),
+    LROWS,
+  );
+  const e = dg.add(dg.reduceSum(dg.gather(tokExt, codeTokens), [1]), dg.gather(net.p('lvl_emb'), codeLevel));
+  const z = net.ln(net.ffn('code', dg.add(tiled, e)), 'ln_f');
+  const weights = dg.input('weights', 'FLOAT', [ROWS]);
+  const perLevel = L === 1 ? [z] : dg.splitRows(z, L, ROWS);
+  const losses: Value[] = perLevel.map((zl, l) => {
+    const lo = layout.token(l, 0);
+    const logits = net.head(zl, lo, lo + (layout.levelSizes[l] as number));
+    return dg.crossEntropy(logits, dg.input(`labels_${l}`, 'INT64', [ROWS]), weights, config.labelSmoothing);
+  });
+
+  if (config.dense > 0) {
+    if (!(catalogueSize > 0))
+      throw new SemidError('SEMID_ERR_INTERNAL', 'dense head on, but the training graph got no catalogue size');
+    const N = catalogueSize;
+    const cat = dg.input('catalogue', 'INT64', [N, L]);
+    const itemTerms: Value[] = [dg.reduceSum(dg.gather(net.p('tok_emb'), cat), [1])];
+    if (codeExt) itemTerms.push(dg.gather(codeExt, dg.input('catalogue_bucket', 'INT64', [N])));
+    const items = dg.sum(itemTerms); // [N, d]
+    let logits = dg.linearT(net.ln(state, 'dense.ln'), items); // [rows, N]
+    if (config.denseRepeat) {
+      const cells = dg.input('repeat_cells', 'INT64', ['cells', 2]);
+      const which = dg.input('repeat_which', 'INT64', ['cells']);
+      logits = dg.addAt(logits, cells, dg.gather(net.p('dense.repeat'), which));
+    }
+    const labels = dg.input('dense_labels', 'INT64', [ROWS]);
+    losses.push(dg.crossEntropy(logits, labels, dg.input('dense_weights', 'FLOAT', [ROWS]), 0));
+  }
+  const model = net.finish(dg.sum(losses), { semid_arch: 'item', semid_graph: 'train' });
+  return { model, params: [...net.params.keys()], dropoutSites: net.dropoutSites };
+}
