@@ -389,7 +389,7 @@ export class DiffGraph {
   /**
    * Label-smoothed softmax cross-entropy, summed with per-row weights:
    * loss = sum_i w_i [ -(1-eps) log p_i[y_i] - eps/V sum_v log p_i[v] ]  over logits [n, V].
-   * Closed-form gradient: w_i (p_i - (1-eps) onehot(y_i) - eps/V) * dy.
+   * Closed-form gradient: w_i (p_i - (1-eps) onehot(y_i) - eps/V) * dy, the one-hot part as a ScatterElements add.
    * @param labels [n] int64 class per row (any valid class where the weight is 0)
    * @param weights [n] float32 row weights (the caller folds the normaliser in)
    * @returns a scalar
@@ -408,11 +408,14 @@ export class DiffGraph {
     }
     const out = this.value(g.reduceSum(g.mul(per, weights.name), [0]), [], [logits]);
     this.record([logits, labels, weights], [out], ([dy]) => {
-      const hot = g.node('OneHot', [labels.name, g.i64([V], []), g.f32([0, 1 - eps])], { axis: Attr.i(-1) });
-      const target = eps > 0 ? g.add(hot, g.f32([eps / V], [])) : hot;
-      const diff = g.sub(g.node('Exp', [lsm]), target);
-      const w = g.unsqueeze(g.mul(weights.name, dy as string), [1]);
-      return [g.mul(diff, w), undefined, undefined];
+      // w (p - eps/V) everywhere, then -(1-eps) w added at each row's label (no one-hot matrix)
+      const w = g.mul(weights.name, dy as string);
+      const wCol = g.unsqueeze(w, [1]);
+      const p = g.node('Exp', [lsm]);
+      const spread = g.mul(eps > 0 ? g.sub(p, g.f32([eps / V], [])) : p, wCol);
+      const atLabel = g.mul(wCol, g.f32([-(1 - eps)], []));
+      const dx = g.node('ScatterElements', [spread, lab, atLabel], { axis: Attr.i(1), reduction: Attr.s('add') });
+      return [dx, undefined, undefined];
     });
     return out;
   }

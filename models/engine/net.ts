@@ -98,8 +98,12 @@ export class TrainNet {
    */
   selfAttention(p: string, x: Value, mask: Value, bthd: string): Value {
     const dg = this.dg;
-    const qkv = this.linear(this.ln(x, `${p}.ln1`), `${p}.attn.wqkv`, `${p}.attn.bqkv`);
-    const [q, k, v] = dg.split(qkv, [this.d, this.d, this.d]) as [Value, Value, Value];
+    const h = this.ln(x, `${p}.ln1`);
+    // three products with slices of the small fused weight, not one product split along the wide activation
+    const [q, k, v] = [0, 1, 2].map((j) => {
+      const w = dg.sliceStatic(this.p(`${p}.attn.wqkv`), 1, j * this.d, (j + 1) * this.d);
+      return dg.linear(h, w, dg.sliceStatic(this.p(`${p}.attn.bqkv`), 0, j * this.d, (j + 1) * this.d));
+    }) as [Value, Value, Value];
     const split = (y: Value) => dg.reshape(y, ['b', 't', this.h, this.dh], bthd);
     const q4 = dg.transpose(split(q), [0, 2, 1, 3]); // [b,h,t,dh]
     const kT = dg.transpose(split(k), [0, 2, 3, 1]); // [b,h,dh,t]
