@@ -367,6 +367,40 @@ export class DiffGraph {
   }
 
   /**
+   * Rows of one `table` [rows, d] for several int64 id tensors at once: one Gather over all ids, split
+   * back into [...ids_i, d] per tensor. The gradient is one ScatterND (add) into the table, however many
+   * id tensors read it, instead of one full-size table per use summed afterwards.
+   */
+  gatherMany(table: Value, ids: readonly Value[]): Value[] {
+    const g = this.g;
+    const d = table.shape[1] as Dim;
+    const flat = g.concat(
+      ids.map((v) => g.reshape(v.name, [-1])),
+      0,
+    );
+    const sizes = g.concat(
+      ids.map((v) => g.reshape(g.node('Size', [v.name]), [1])),
+      0,
+    );
+    const rows = g.gather(table.name, flat);
+    const parts = ids.length === 1 ? [rows] : g.nodeMulti('Split', [rows, sizes], ids.length, { axis: Attr.i(0) });
+    const outs = parts.map((p, i) => {
+      const v = ids[i] as Value;
+      const shape = g.concat([g.shape(v.name), g.i64([-1])], 0);
+      return this.value(g.reshape(p, shape), [...v.shape, d], [table]);
+    });
+    this.record([table, ...ids], outs, (dys) => {
+      const pieces = dys.map((dy, i) => g.reshape(dy ?? this.zerosLike(outs[i] as Value), [-1, d as number]));
+      const all = pieces.length === 1 ? (pieces[0] as string) : g.concat(pieces, 0);
+      const dt = g.node('ScatterND', [this.zerosLike(table), g.unsqueeze(flat, [-1]), all], {
+        reduction: Attr.s('add'),
+      });
+      return [dt, ...ids.map(() => undefined)];
+    });
+    return outs;
+  }
+
+  /**
    * `base` plus `updates` [P] added at the distinct int64 cells `indices` [P, rank] (ScatterND, add).
    * Gradients: dy to the base; to the updates, dy read at the cells (GatherND).
    */

@@ -71,10 +71,18 @@ export function itemFeeds(
   const { b, t } = batch;
   const n = b * t;
   const L = layout.levels;
-  const V = layout.vocabSize;
-  const M = config.codeBuckets;
-  const noTerm = (v: number, none: number) => (v < 0 ? none : v);
-  const codeTokens = new Int32Array(L * n * L).fill(V);
+  /** Ids with -1 ("no term") read row 0, and a 0/1 weight per id keeps or drops the term. */
+  const terms = (ids: Int32Array, dims: readonly number[]) => ({
+    ids: i64(
+      Int32Array.from(ids, (v) => Math.max(0, v)),
+      dims,
+    ),
+    weight: f32(
+      Float32Array.from(ids, (v) => (v < 0 ? 0 : 1)),
+      [...dims, 1],
+    ),
+  });
+  const codeTokens = new Int32Array(L * n * L).fill(-1);
   const codeLevel = new Int32Array(L * n);
   for (let l = 0; l < L; l++) {
     for (let i = 0; i < n; i++) {
@@ -84,22 +92,23 @@ export function itemFeeds(
       for (let j = 0; j < l; j++) codeTokens[r * L + 1 + j] = batch.targets[i * L + j] as number;
     }
   }
+  const slot = terms(batch.slotTokens, [n, L]);
+  const code = terms(codeTokens, [L * n, L]);
   const feeds: Feeds = {
-    slot_tokens: i64(
-      Int32Array.from(batch.slotTokens, (v) => noTerm(v, V)),
-      [n, L],
-    ),
+    slot_tokens: slot.ids,
+    slot_token_weight: slot.weight,
     pos: i64(batch.pos, [n]),
     mask: f32(causalMask(batch.keep, b, t), [b, 1, t, t]),
-    code_tokens: i64(codeTokens, [L * n, L]),
+    code_tokens: code.ids,
+    code_token_weight: code.weight,
     code_level: i64(codeLevel, [L * n]),
     weights: f32(rowWeights(batch.weights, denom), [n]),
   };
-  if (M > 0)
-    feeds.bucket = i64(
-      Int32Array.from(batch.bucket, (v) => noTerm(v, M)),
-      [n],
-    );
+  if (config.codeBuckets > 0) {
+    const bucket = terms(batch.bucket, [n]);
+    feeds.bucket = bucket.ids;
+    feeds.bucket_weight = bucket.weight;
+  }
   for (let l = 0; l < L; l++) {
     const lo = layout.token(l, 0);
     const labels = new Int32Array(n);

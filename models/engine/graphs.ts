@@ -7,7 +7,7 @@
  */
 import { SemidError } from '../../src/core/errors.js';
 import type { ModelConfig } from '../config.js';
-import type { Value } from './autodiff.js';
+import type { Dim, Value } from './autodiff.js';
 import { type DropoutSite, ROWS, TrainNet } from './net.js';
 
 /** A built training graph: the serialised model and what its feeds must hold. */
@@ -46,10 +46,11 @@ export function decoderTrainGraph(config: ModelConfig, levelSizes: readonly numb
 
 /**
  * The item-level training graph. Inputs (L levels, V vocabulary, M code buckets):
- *  - `slot_tokens` [rows, L] int64: each slot's code tokens (V = no term), `pos` [rows] int64,
- *    `bucket` [rows] int64 (M = none; only with code buckets), `mask` [b, 1, t, t];
- *  - `code_tokens` [L*rows, L] int64: per (level l, slot) row, level-major, BOS then the target code's
- *    first l tokens (V past them); `code_level` [L*rows] int64;
+ *  - `slot_tokens` [rows, L] int64: each slot's code tokens, `slot_token_weight` [rows, L, 1] float32
+ *    (1 for a token, 0 for no term: the start and padding slots have BOS only), `pos` [rows] int64,
+ *    `mask` [b, 1, t, t]; with code buckets `bucket` [rows] int64 and `bucket_weight` [rows, 1];
+ *  - `code_tokens` [L*rows, L] int64 and `code_token_weight` [L*rows, L, 1]: per (level l, slot) row,
+ *    level-major, BOS then the target code's first l tokens; `code_level` [L*rows] int64;
  *  - `labels_<l>` [rows] int64: the target's level-l token minus the level's first token;
  *    `weights` [rows] float32 (1 / target count on slots with a target);
  *  - dense head: `catalogue` [N, L] int64 and `catalogue_bucket` [N] int64 (with buckets),
@@ -69,27 +70,44 @@ export function itemTrainGraph(config: ModelConfig, levelSizes: readonly number[
   const layout = net.layout;
   const L = layout.levels;
   const M = config.codeBuckets;
-  const tokExt = net.withNullRow(net.p('tok_emb'));
+  const N = catalogueSize;
+  const dense = config.dense > 0;
+  if (dense && !(N > 0))
+    throw new SemidError('SEMID_ERR_INTERNAL', 'dense head on, but the training graph got no catalogue size');
+  const LROWS = 'level_rows';
   const slotTokens = dg.input('slot_tokens', 'INT64', [ROWS, L]);
+  const codeTokens = dg.input('code_tokens', 'INT64', [LROWS, L]);
+  const cat = dense ? dg.input('catalogue', 'INT64', [N, L]) : undefined;
+  // every read of a table in one gather, so its gradient is one scatter (tok_emb, code_emb can be large)
+  const [slotTok, codeTok, catTok] = dg.gatherMany(
+    net.p('tok_emb'),
+    cat ? [slotTokens, codeTokens, cat] : [slotTokens, codeTokens],
+  ) as [Value, Value, Value | undefined];
+  const bucket = M > 0 ? dg.input('bucket', 'INT64', [ROWS]) : undefined;
+  const catBucket = M > 0 && dense ? dg.input('catalogue_bucket', 'INT64', [N]) : undefined;
+  const [slotCode, catCode] = bucket
+    ? (dg.gatherMany(net.p('code_emb'), catBucket ? [bucket, catBucket] : [bucket]) as [Value, Value | undefined])
+    : [undefined, undefined];
+  /** Sum over the code's L terms, each kept by a 0/1 weight (0: no term, embedSum's -1). */
+  const termSum = (rows: Value, weight: string, n: Dim) =>
+    dg.reduceSum(dg.mul(rows, dg.input(weight, 'FLOAT', [n, L, 1])), [1]);
+
   const pos = dg.input('pos', 'INT64', [ROWS]);
   const mask = dg.input('mask', 'FLOAT', ['b', 1, 't', 't']);
   const bthd = net.headShape(mask);
-  const terms: Value[] = [dg.reduceSum(dg.gather(tokExt, slotTokens), [1]), dg.gather(net.p('pos_emb'), pos)];
-  const codeExt = M > 0 ? net.withNullRow(net.p('code_emb')) : undefined;
-  if (codeExt) terms.push(dg.gather(codeExt, dg.input('bucket', 'INT64', [ROWS])));
+  const terms: Value[] = [termSum(slotTok, 'slot_token_weight', ROWS), dg.gather(net.p('pos_emb'), pos)];
+  if (slotCode) terms.push(dg.mul(slotCode, dg.input('bucket_weight', 'FLOAT', [ROWS, 1])));
   let x = net.dropout(dg.sum(terms));
   for (let i = 0; i < config.layers; i++) x = net.block(`blk${i}`, x, mask, bthd);
   const state = x;
 
   // the code head, teacher-forced on each slot's target, level-major rows (l, slot)
-  const LROWS = 'level_rows';
-  const codeTokens = dg.input('code_tokens', 'INT64', [LROWS, L]);
   const codeLevel = dg.input('code_level', 'INT64', [LROWS]);
   const tiled = dg.concatRows(
     Array.from({ length: L }, () => state),
     LROWS,
   );
-  const e = dg.add(dg.reduceSum(dg.gather(tokExt, codeTokens), [1]), dg.gather(net.p('lvl_emb'), codeLevel));
+  const e = dg.add(termSum(codeTok, 'code_token_weight', LROWS), dg.gather(net.p('lvl_emb'), codeLevel));
   const z = net.ln(net.ffn('code', dg.add(tiled, e)), 'ln_f');
   const weights = dg.input('weights', 'FLOAT', [ROWS]);
   const perLevel = L === 1 ? [z] : dg.splitRows(z, L, ROWS);
@@ -99,14 +117,10 @@ export function itemTrainGraph(config: ModelConfig, levelSizes: readonly number[
     return dg.crossEntropy(logits, dg.input(`labels_${l}`, 'INT64', [ROWS]), weights, config.labelSmoothing);
   });
 
-  if (config.dense > 0) {
-    if (!(catalogueSize > 0))
-      throw new SemidError('SEMID_ERR_INTERNAL', 'dense head on, but the training graph got no catalogue size');
-    const N = catalogueSize;
-    const cat = dg.input('catalogue', 'INT64', [N, L]);
-    const itemTerms: Value[] = [dg.reduceSum(dg.gather(net.p('tok_emb'), cat), [1])];
-    if (codeExt) itemTerms.push(dg.gather(codeExt, dg.input('catalogue_bucket', 'INT64', [N])));
-    const items = dg.sum(itemTerms); // [N, d]
+  if (dense) {
+    const items = dg.sum(
+      catCode ? [dg.reduceSum(catTok as Value, [1]), catCode] : [dg.reduceSum(catTok as Value, [1])],
+    ); // [N, d]
     let logits = dg.linearT(net.ln(state, 'dense.ln'), items); // [rows, N]
     if (config.denseRepeat) {
       const cells = dg.input('repeat_cells', 'INT64', ['cells', 2]);

@@ -125,16 +125,6 @@ export class TrainNet {
     return this.ffn(p, this.selfAttention(p, x, mask, bthd));
   }
 
-  /**
-   * `table` [rows, d] extended by one zero row (index rows), so an id of `rows` adds nothing: the
-   * graph's form of embedSum's missing term (-1).
-   */
-  withNullRow(table: Value): Value {
-    const rows = table.shape[0] as number;
-    const zero = this.dg.constant(new Array<number>(this.d).fill(0), [1, this.d]);
-    return this.dg.concatRows([table, zero], rows + 1);
-  }
-
   /** The output head of final states x [n, d] for vocabulary columns [lo, hi): LN(x; ln_f) . W + b. */
   head(x: Value, lo: number, hi: number): Value {
     const dg = this.dg;

@@ -167,6 +167,20 @@ describe('autodiff: each op against finite differences', () => {
     });
   });
 
+  it('gatherMany: several id tensors read one table, one scatter back', async () => {
+    await check({
+      params: { t: [4, 3] },
+      ints: {
+        a: { values: [0, 3, 3, 1], shape: [2, 2] },
+        b: { values: [3, 2, 0], shape: [3] },
+      },
+      build: (dg, p, i) => {
+        const [x, y] = dg.gatherMany(p.t as Value, [i.a as Value, i.b as Value]) as [Value, Value];
+        return dg.add(dg.reduceSum(x, [0]), dg.sliceStatic(dg.scale(y, 2), 0, 1, 3));
+      },
+    });
+  });
+
   it('addAt: a learned value added at listed cells', async () => {
     await check({
       params: { base: [3, 4], table: [3] },
