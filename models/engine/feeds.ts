@@ -145,8 +145,9 @@ export function catalogueFeeds(batch: ItemBatch, config: ModelConfig, layout: To
 }
 
 /**
- * Dropout masks for the graph's sites: each element 1/(1-rate) with probability 1-rate, else 0, from a
- * generator seeded by `seed` (same seed, same masks).
+ * Dropout masks for the graph's sites: each element 1/(1-rate) with probability 1-rate, else 0. The
+ * bits come from an sfc32 generator inlined in the loop (millions of draws per step), its state seeded
+ * from semid's RNG at `seed`: same seed, same masks.
  * @param rows the value of each symbolic rows name
  */
 export function dropoutFeeds(
@@ -156,13 +157,26 @@ export function dropoutFeeds(
   rows: Readonly<Record<string, number>>,
 ): Feeds {
   const rng = createRng(seed);
-  const keep = 1 / (1 - rate);
+  let [a, b, c, d] = [rng.seed(), rng.seed(), rng.seed(), rng.seed()];
+  const keep = rate > 0 ? 1 / (1 - rate) : 1;
+  const threshold = Math.floor(rate * 4294967296);
   const out: Feeds = {};
   for (const s of sites) {
     const r = typeof s.rows === 'number' ? s.rows : rows[s.rows];
     if (r === undefined) throw new SemidError('SEMID_ERR_INTERNAL', `no row count for dropout rows "${s.rows}"`);
     const m = new Float32Array(r * s.cols);
-    for (let i = 0; i < m.length; i++) m[i] = rng.next() < rate ? 0 : keep;
+    if (rate <= 0) m.fill(1);
+    else {
+      for (let i = 0; i < m.length; i++) {
+        const t = (((a + b) >>> 0) + d) >>> 0;
+        d = (d + 1) >>> 0;
+        a = b ^ (b >>> 9);
+        b = (c + (c << 3)) >>> 0;
+        c = (c << 21) | (c >>> 11);
+        c = (c + t) >>> 0;
+        m[i] = t < threshold ? 0 : keep;
+      }
+    }
     out[s.name] = f32(m, [r, s.cols]);
   }
   return out;

@@ -3,12 +3,14 @@
  * lays it out) and dropout masks, and whose outputs are the loss and every weight's gradient
  * (`grad.<name>`). The loss is models/transformer.ts `loss` term for term (label-smoothed next-token
  * cross-entropy normalised by the batch's target count; item-level: per-level softmaxes, the dense
- * item head and its repeat bias), so the gradients match TensorFlow.js's (tests/models/engine).
+ * item head and its repeat bias), so the gradients match TensorFlow.js's (tests/models/engine). With
+ * `update` the graph also takes the AdamW moments and outputs the updated weights (update.ts).
  */
 import { SemidError } from '../../src/core/errors.js';
 import type { ModelConfig } from '../config.js';
 import type { Dim, Value } from './autodiff.js';
 import { type DropoutSite, ROWS, TrainNet } from './net.js';
+import type { AdamWConstants } from './update.js';
 
 /** A built training graph: the serialised model and what its feeds must hold. */
 export interface TrainGraph {
@@ -23,7 +25,11 @@ export interface TrainGraph {
  * The decoder-only training graph. Inputs: `tokens`, `pos`, `lvl`, `labels` [rows] int64, `weights`
  * [rows] float32 (target weight / target count), `mask` [b, 1, t, t] float32 additive (causal + padding).
  */
-export function decoderTrainGraph(config: ModelConfig, levelSizes: readonly number[]): TrainGraph {
+export function decoderTrainGraph(
+  config: ModelConfig,
+  levelSizes: readonly number[],
+  update?: AdamWConstants,
+): TrainGraph {
   const net = new TrainNet('semid_decoder_train', config, levelSizes);
   const dg = net.dg;
   const ids = (name: string) => dg.input(name, 'INT64', [ROWS]);
@@ -40,7 +46,7 @@ export function decoderTrainGraph(config: ModelConfig, levelSizes: readonly numb
   for (let i = 0; i < config.layers; i++) x = net.block(`blk${i}`, x, mask, bthd);
   const logits = net.head(net.ln(x, 'ln_f'), 0, net.layout.vocabSize);
   const loss = dg.crossEntropy(logits, labels, weights, config.labelSmoothing);
-  const model = net.finish(loss, { semid_arch: 'decoder', semid_graph: 'train' });
+  const model = net.finish(loss, { semid_arch: 'decoder', semid_graph: 'train' }, update);
   return { model, params: [...net.params.keys()], dropoutSites: net.dropoutSites };
 }
 
@@ -58,7 +64,12 @@ export function decoderTrainGraph(config: ModelConfig, levelSizes: readonly numb
  *    with the repeat bias `repeat_cells` [P, 2] int64 (slot, item) and `repeat_which` [P] int64.
  * @param catalogueSize N, the dense head's item count (0 when the head is off)
  */
-export function itemTrainGraph(config: ModelConfig, levelSizes: readonly number[], catalogueSize = 0): TrainGraph {
+export function itemTrainGraph(
+  config: ModelConfig,
+  levelSizes: readonly number[],
+  catalogueSize = 0,
+  update?: AdamWConstants,
+): TrainGraph {
   if (config.unlikelihood > 0) {
     throw new SemidError(
       'SEMID_ERR_BAD_CONFIG',
@@ -130,6 +141,6 @@ export function itemTrainGraph(config: ModelConfig, levelSizes: readonly number[
     const labels = dg.input('dense_labels', 'INT64', [ROWS]);
     losses.push(dg.crossEntropy(logits, labels, dg.input('dense_weights', 'FLOAT', [ROWS]), 0));
   }
-  const model = net.finish(dg.sum(losses), { semid_arch: 'item', semid_graph: 'train' });
+  const model = net.finish(dg.sum(losses), { semid_arch: 'item', semid_graph: 'train' }, update);
   return { model, params: [...net.params.keys()], dropoutSites: net.dropoutSites };
 }

@@ -13,6 +13,7 @@ import { SemidError } from '../../src/core/errors.js';
 import type { ModelConfig } from '../config.js';
 import { paramSpecs } from '../transformer.js';
 import { DiffGraph, type Dim, type Value } from './autodiff.js';
+import { type AdamWConstants, appendAdamW } from './update.js';
 
 /** LayerNorm epsilon of models/ops.ts. */
 export const LN_EPS = 1e-5;
@@ -139,15 +140,22 @@ export class TrainNet {
     return dg.linear(x, w, b);
   }
 
-  /** Declares the loss and every weight's gradient (`grad.<name>`) as graph outputs; returns the model bytes. */
-  finish(loss: Value, meta: Record<string, string>): Uint8Array {
+  /**
+   * Declares the graph's outputs and returns the model bytes: the loss and either every weight's
+   * gradient (`grad.<name>`) or, with `update`, the AdamW step (update.ts: `grad_norm`, `next.<name>`,
+   * `next_m.<name>`, `next_v.<name>`).
+   */
+  finish(loss: Value, meta: Record<string, string>, update?: AdamWConstants): Uint8Array {
     const g = this.dg.g;
     const params = [...this.params.values()];
     const grads = this.dg.gradients(loss, params);
     g.output(loss.name, 'loss', 'FLOAT', []);
-    params.forEach((p, i) => {
-      g.output(grads[i] as string, `grad.${p.name}`, 'FLOAT', p.shape);
-    });
+    if (update) appendAdamW(g, params, grads, update);
+    else {
+      params.forEach((p, i) => {
+        g.output(grads[i] as string, `grad.${p.name}`, 'FLOAT', p.shape);
+      });
+    }
     return g.toModel({ metadata: meta });
   }
 }

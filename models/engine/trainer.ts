@@ -1,21 +1,20 @@
 /**
  * The training engines behind one interface: a `TrainingEngine` takes an optimiser step on a batch and
  * keeps a CodeTransformer's weights current for validation, checkpoints and saving.
- *  - `onnx`: forward and backward as one onnxruntime session (session.ts), weights and AdamW moments
- *    in host Float32Arrays (adamw.ts); the model's tf.Variables are written only on `sync`.
+ *  - `onnx`: forward, backward and the AdamW step as one onnxruntime session (session.ts, update.ts),
+ *    weights and moments in host Float32Arrays; the model's tf.Variables are written only on `sync`.
  *  - `tfjs`: TensorFlow.js gradients, data-parallel over worker threads (parallel.ts), and the tf AdamW
  *    (optim.ts); the reference and the fallback.
  * Both use the same AdamW semantics, schedule and state layout, so checkpoints move between them.
  */
 import { SemidError } from '../../src/core/errors.js';
 import type { Tensor } from '../../src/core/tf.js';
-import { type TrainBatch, targetCount } from '../batch.js';
+import type { TrainBatch } from '../batch.js';
 import type { ModelConfig } from '../config.js';
 import { AdamW, type AdamWOptions, type AdamWState } from '../optim.js';
 import { DataParallel } from '../parallel.js';
 import type { CodeTransformer } from '../transformer.js';
-import { HostAdamW } from './adamw.js';
-import { ONNX_TRAIN_ARCHS, type OnnxEngineOptions, OnnxGradients } from './session.js';
+import { ONNX_TRAIN_ARCHS, type OnnxEngineOptions, OnnxUpdater } from './session.js';
 
 /** The engine names of ModelConfig-level training options. */
 export type EngineName = 'onnx' | 'tfjs';
@@ -56,20 +55,14 @@ function decayedOf(model: CodeTransformer): Set<string> {
   return new Set(model.specs.filter((s) => s.decay).map((s) => s.name));
 }
 
-/** The onnx engine: one onnxruntime session for loss and gradients, host weights and AdamW. */
+/** The onnx engine: one onnxruntime session for loss, gradients and the AdamW step; host weights. */
 export class OnnxEngine implements TrainingEngine {
   readonly name = 'onnx';
-  private readonly weights: Map<string, Float32Array>;
-  private readonly opt: HostAdamW;
 
   private constructor(
     private readonly model: CodeTransformer,
-    private readonly grads: OnnxGradients,
-    opts: AdamWOptions,
-  ) {
-    this.weights = model.values();
-    this.opt = new HostAdamW(this.weights, decayedOf(model), opts);
-  }
+    private readonly updater: OnnxUpdater,
+  ) {}
 
   /**
    * @param catalogueSize items of the dense item head's training catalogue (0 without the head)
@@ -86,37 +79,44 @@ export class OnnxEngine implements TrainingEngine {
         `the onnx training engine covers arch ${ONNX_TRAIN_ARCHS.map((a) => `"${a}"`).join(', ')} without unlikelihood; train arch "${model.config.arch}"${model.config.unlikelihood > 0 ? ' with unlikelihood' : ''} with engine "tfjs"`,
       );
     }
-    const grads = await OnnxGradients.create(model.config, model.layout.levelSizes, catalogueSize, engine);
-    return new OnnxEngine(model, grads, opts);
+    const updater = await OnnxUpdater.create(
+      model.config,
+      model.layout.levelSizes,
+      model.values(),
+      opts,
+      decayedOf(model),
+      catalogueSize,
+      engine,
+    );
+    return new OnnxEngine(model, updater);
   }
 
   get opts(): AdamWOptions {
-    return this.opt.opts;
+    return this.updater.opts;
   }
 
-  async step(batch: TrainBatch, dropSeed?: number): Promise<StepInfo> {
-    const { loss, grads } = await this.grads.run(this.weights, batch, targetCount(batch), dropSeed);
-    return { loss, ...this.opt.apply(grads) };
+  step(batch: TrainBatch, dropSeed?: number): Promise<StepInfo> {
+    return this.updater.step(batch, dropSeed);
   }
 
   sync(): void {
-    this.model.assign(this.weights);
+    this.model.assign(this.updater.weights);
   }
 
   pull(): void {
-    for (const [k, v] of this.model.values()) this.weights.get(k)?.set(v);
+    for (const [k, v] of this.model.values()) this.updater.weights.get(k)?.set(v);
   }
 
   state(): AdamWState {
-    return this.opt.state();
+    return this.updater.state();
   }
 
   load(s: AdamWState): void {
-    this.opt.load(s);
+    this.updater.load(s);
   }
 
   async close(): Promise<void> {
-    await this.grads.release();
+    await this.updater.release();
   }
 }
 

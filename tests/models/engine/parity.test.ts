@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decoderBatch, itemBatch, itemCatalogue, type TrainBatch, targetCount } from '../../../models/batch.js';
 import { type ModelConfig, resolveModelConfig } from '../../../models/config.js';
+import { dropoutFeeds } from '../../../models/engine/feeds.js';
 import { OnnxGradients } from '../../../models/engine/session.js';
 import { OnnxEngine, TfjsEngine } from '../../../models/engine/trainer.js';
 import { computeGrads } from '../../../models/grad.js';
@@ -175,6 +176,15 @@ describe('onnx engine training', () => {
     expect(b.grads.get('blk0.ffn.w1')).toEqual(a.grads.get('blk0.ffn.w1'));
     expect(c.loss).not.toBe(a.loss);
     expect(none.loss).not.toBe(a.loss);
+  });
+
+  it('dropout masks keep 1 - rate of the elements, scaled by 1 / (1 - rate)', () => {
+    const sites = [{ name: 'dropout_0', rows: 'rows', cols: 100 }];
+    const m = dropoutFeeds(sites, 0.3, 9, { rows: 1000 }).dropout_0?.data as Float32Array;
+    const zeros = m.filter((x) => x === 0).length / m.length;
+    expect(Math.abs(zeros - 0.3)).toBeLessThan(0.01);
+    expect(new Set(m.filter((x) => x !== 0))).toEqual(new Set([Math.fround(1 / 0.7)]));
+    expect(dropoutFeeds(sites, 0.3, 9, { rows: 1000 }).dropout_0?.data).toEqual(m);
   });
 
   it('refuses what it has no graph for, naming the fallback', async () => {
