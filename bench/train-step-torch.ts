@@ -32,7 +32,7 @@ const { values } = parseArgs({
     spinning: { type: 'boolean', default: false },
     'no-tfjs': { type: 'boolean', default: false },
     torch: { type: 'string', default: join(import.meta.dirname, '..', '..', 'shared', 'bench', 'torch_step.py') },
-    python: { type: 'string', default: 'python3' },
+    python: { type: 'string', default: existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3' },
     json: { type: 'boolean' },
   },
 });
@@ -83,16 +83,24 @@ async function timeEngine(e: TrainingEngine): Promise<number> {
   return median(times);
 }
 
+/** Stops with a message (an exception here would surface through TensorFlow.js's wasm handlers). */
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(2);
+}
+
+const probe = spawnSync(values.python as string, ['-c', 'import torch'], { encoding: 'utf8' });
+if (!existsSync(values.torch as string)) fail(`no PyTorch reference at ${values.torch} (--torch)`);
+if (probe.status !== 0)
+  fail(`${values.python} cannot import torch (apt-get install -y python3-torch, or --python): ${probe.stderr}`);
+
 function timeTorch(n: number): number {
-  if (!existsSync(values.torch as string)) throw new Error(`no PyTorch reference at ${values.torch} (--torch)`);
   const r = spawnSync(
     values.python as string,
     [values.torch as string, '--threads', String(n), '--seconds', String(seconds)],
-    {
-      encoding: 'utf8',
-    },
+    { encoding: 'utf8' },
   );
-  if (r.status !== 0) throw new Error(`torch_step.py failed (install python3-torch?): ${r.stderr}`);
+  if (r.status !== 0) fail(`torch_step.py failed: ${r.stderr}`);
   return (JSON.parse(r.stdout.trim().split('\n').at(-1) as string) as { sPerStep: number }).sPerStep;
 }
 
