@@ -15,8 +15,8 @@ import { itemBatch, itemCatalogue, targetCount } from '../models/batch.js';
 import { resolveModelConfig } from '../models/config.js';
 import { OnnxEngine, TfjsEngine, type TrainingEngine } from '../models/engine/trainer.js';
 import { CodeTransformer } from '../models/transformer.js';
-import { createRng } from '../src/core/rng.js';
 import { initTf } from '../src/core/tf.js';
+import { syntheticWindows } from './synthetic.js';
 
 const { values } = parseArgs({
   options: {
@@ -50,19 +50,7 @@ const cfg = resolveModelConfig({
   dense: denseItems > 0 ? 0.5 : 0,
   denseRepeat: denseItems > 0 && !values['no-repeat'],
 });
-const rng = createRng(1);
-const catalogue: number[][] = [];
-const seen = new Set<string>();
-const wanted = Math.max(denseItems, 64 * Number(values.items));
-for (let tries = 0; catalogue.length < wanted && tries < wanted * 20; tries++) {
-  const c = levelSizes.map((s) => rng.int(s));
-  if (seen.has(c.join(','))) continue;
-  seen.add(c.join(','));
-  catalogue.push(c);
-}
-const windows = Array.from({ length: 64 }, () =>
-  Array.from({ length: Number(values.items) }, () => catalogue[rng.int(catalogue.length)] as number[]),
-);
+const { catalogue, windows } = syntheticWindows(levelSizes, denseItems, Number(values.items));
 const adam = { lr: 2e-3, warmup: 100, totalSteps: 1_000_000, decay: 'cosine' as const, weightDecay: 0.01, clipNorm: 1 };
 
 const models = [CodeTransformer.create(cfg, levelSizes), CodeTransformer.create(cfg, levelSizes)];
