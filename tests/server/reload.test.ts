@@ -146,7 +146,8 @@ describe('startServer', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ history: ['a'], k: 2 }),
     });
-    await new Promise((r) => setTimeout(r, 3));
+    const latest = models[models.length - 1] as (typeof models)[number];
+    for (let i = 0; i < 500 && latest.openSessions === 0; i++) await new Promise((r) => setTimeout(r, 1));
     await srv.close();
     expect((await inflight).status).toBe(200);
     expect(models.every((m) => m.disposed)).toBe(true);
