@@ -298,9 +298,10 @@ describe('limits', () => {
     stop = true;
     await Promise.all(clients);
     await trickle;
-    // 1.5 s of grace plus process exit on a loaded machine.
-    expect(took).toBeLessThan(1500 + 2500);
-  }, 120_000);
+    // 1.5 s of grace plus the process exit (slow on a loaded machine), far below the minute the
+    // trickling client would otherwise hold the shutdown for.
+    expect(took).toBeLessThan(1500 + 8000);
+  }, 240_000);
 });
 
 describe('item metadata', () => {

@@ -100,7 +100,7 @@ describe('item store', () => {
       }),
       { numRuns: 8, seed: 15 },
     );
-  });
+  }, 240_000);
 
   it('serves catalogue items named like Object.prototype members', async () => {
     const dir = await tempDir();
@@ -241,5 +241,5 @@ describe('item store', () => {
       expect(((await r.json()) as { code: number[] }).code.join('-')).toBe(code);
     }
     expect(existsSync(join(dir, JOURNAL_FILE))).toBe(true);
-  }, 120_000);
+  }, 240_000);
 });
