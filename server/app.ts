@@ -4,6 +4,7 @@
  * to malformed HTTP, structured logs) and the semid plugin (server/plugin.ts) mounted at the root.
  */
 import Fastify, { type FastifyInstance, type FastifyReply, LogController } from 'fastify';
+import { SemidError } from '../src/core/errors.js';
 import { handleClientError, toErrorBody } from './errors.js';
 import { type SemidPluginOptions, semidRoutes } from './plugin.js';
 
@@ -58,14 +59,21 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       const { body } = toErrorBody(err);
       (reply as FastifyReply).code(body.statusCode).type('application/json').send(body);
     },
-    return503OnClosing: true,
+    // Requests arriving while closing get a semid 503 from the hook below instead of fastify's own.
+    return503OnClosing: false,
   });
 
-  // While closing, answers ask the client to close its connection, so a keep-alive connection that
-  // was busy when close() started does not hold the shutdown until the keep-alive timeout.
+  // While closing, new requests are refused with 503 SEMID_ERR_UNAVAILABLE and answers ask the client
+  // to close its connection, so a keep-alive connection that was busy when close() started does not
+  // hold the shutdown until the keep-alive timeout.
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
+  });
+  app.addHook('onRequest', async () => {
+    if (closing) {
+      throw new SemidError('SEMID_ERR_UNAVAILABLE', 'the server is shutting down; retry on another instance or later');
+    }
   });
   app.addHook('onSend', async (_req, reply) => {
     if (closing) reply.header('connection', 'close');
