@@ -4,11 +4,12 @@
  * `BadRows` is the one place that decides between failing on a bad row and counting it (skipBad).
  */
 import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import { SemidError } from '../errors.js';
+import { track } from '../progress.js';
 import type { LoadReport } from '../types.js';
 
 /** Text encodings the loaders read (MovieLens item files are Latin-1). */
@@ -25,7 +26,7 @@ export const BAD_ROWS_DESCRIBED = 5;
  */
 export async function forEachLine(
   path: string,
-  onLine: (line: string, lineNo: number) => undefined | boolean | void,
+  onLine: (line: string, lineNo: number) => unknown,
   encoding: TextEncoding = 'utf8',
 ): Promise<void> {
   const stream = openText(path);
@@ -68,6 +69,13 @@ export async function forEachLine(
 export function openText(path: string): Readable {
   if (!existsSync(path)) throw new SemidError('SEMID_ERR_NOT_FOUND', `file not found: ${path}`);
   const file = createReadStream(path);
+  const progress = track(`reading ${basename(path)}`, statSync(path).size, { unit: 'MB', scale: 1e6 });
+  let read = 0;
+  file.on('data', (chunk) => {
+    read += chunk.length;
+    progress.update(read);
+  });
+  file.on('close', () => progress.done());
   if (!path.endsWith('.gz')) return file;
   const gunzip = createGunzip();
   return pipeline(file, gunzip, (err) => {
