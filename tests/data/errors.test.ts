@@ -125,7 +125,7 @@ describe('bad input: one clear error naming file, line and what was expected', (
       { 'x.inter': lines('user_id:token\titem_id:token\ttimestamp:float', 'a\tb\tnow') },
       'x.inter',
       2,
-      /numeric timestamp/,
+      /numeric or ISO-8601 timestamp/,
     ],
     [
       'RecBole .item: duplicate id',

@@ -10,14 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { writeDirAtomic } from '../artifact.js';
 import { SemidError } from '../errors.js';
-import {
-  type Dataset,
-  emptyReport,
-  type Interaction,
-  type Item,
-  type LoadReport,
-  type SplitPart,
-} from '../types.js';
+import { type Dataset, emptyReport, type Interaction, type Item, type LoadReport, type SplitPart } from '../types.js';
 import { assembleDataset } from './assemble.js';
 import { BadRows, csvField, findFile, forEachLine, listFiles, preview } from './lines.js';
 import { type ColumnMap, readInteractionTable } from './table.js';

@@ -135,7 +135,7 @@ export type CsvRecord = { fields: string[]; line: number };
 export async function forEachCsvRecord(
   path: string,
   delimiter: string,
-  onRecord: (r: CsvRecord) => boolean | undefined | void,
+  onRecord: (r: CsvRecord) => unknown,
   onBroken: (line: number, message: string) => void,
   encoding: 'utf8' | 'latin1' = 'utf8',
 ): Promise<void> {
