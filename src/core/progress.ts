@@ -43,6 +43,7 @@ export class Progress {
   private readonly unit: string;
   private readonly scale: number;
   private lastDone = 0;
+  private printedFinal = false;
 
   /**
    * @param label what is being done ("rqkmeans level 1", "epoch 3/20")
@@ -103,7 +104,9 @@ export class Progress {
       return;
     }
     const finalLine = this.total > 0 && done >= this.total;
+    if (finalLine && this.printedFinal) return;
     if (this.shown && now - this.last < this.every && !finalLine) return;
+    if (finalLine) this.printedFinal = true;
     const of = this.total > 0 ? `/${f.fmt(this.total / this.scale)} (${Math.floor((100 * done) / this.total)}%)` : '';
     const eta = finalLine ? '' : `, ETA ${formatSeconds(f.eta)}`;
     process.stderr.write(
