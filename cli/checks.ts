@@ -44,7 +44,7 @@ export async function expectKind(dir: string, want: ArtifactKind, usage: string)
   if (!existsSync(dir)) {
     throw new SemidError(
       'SEMID_ERR_ARTIFACT_MISSING',
-      `${dir} does not exist; expected ${wanted.what} directory (made by \`${wanted.madeBy}\`). Usage: ${usage}`,
+      `${dir} not found; expected ${wanted.what} directory (made by \`${wanted.madeBy}\`). Usage: ${usage}`,
     );
   }
   if (!statSync(dir).isDirectory()) {
