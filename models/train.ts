@@ -339,7 +339,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     startEpoch = resumed.epoch + 1;
     step = resumed.step;
     priorSeconds = resumed.seconds;
-    log(`resuming from ${ckptDir} after epoch ${resumed.epoch} (step ${step})`);
+    log(`resuming from ${ckptDir} after epoch ${resumed.epoch + 1} (step ${step})`);
   }
   const engineName = opts.engine ?? (onnxTrains(cfg) ? 'onnx' : 'tfjs');
   const opt: TrainingEngine =
