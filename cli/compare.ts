@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 import { buildIndex, loadIndex } from '../indexer/artifact.js';
 import { SCHEME_NAMES } from '../indexer/registry.js';
 import type { SchemeName } from '../indexer/types.js';
+import type { CodeTable } from '../src/core/codes.js';
 import { loadSplit } from '../src/core/data/index.js';
 import { SemidError } from '../src/core/errors.js';
 import { initTf } from '../src/core/tf.js';
@@ -46,11 +47,18 @@ const DEFAULTS: CompareConfig = {
   runtime: 'onnx',
 };
 
+/** Items under each used first-level code, largest first (the report's items-per-code chart). */
+export function itemsPerFirstLevel(table: CodeTable): number[] {
+  const counts = new Map<number, number>();
+  for (const [, code] of table.entries()) counts.set(code[0] as number, (counts.get(code[0] as number) ?? 0) + 1);
+  return [...counts.values()].sort((a, b) => b - a);
+}
+
 /** The real stages: indexer/artifact buildIndex, models/train trainModel, eval/evaluate evaluate. */
 export function realStages(cfg: CompareConfig, dataSpec: string): CompareStages {
   return {
     async buildIndex({ scheme, seed, split, out }) {
-      const { diagnostics } = await buildIndex({
+      const { diagnostics, table } = await buildIndex({
         scheme: scheme as SchemeName,
         split,
         config: cfg.schemes[scheme],
@@ -64,12 +72,14 @@ export function realStages(cfg: CompareConfig, dataSpec: string): CompareStages 
         maxItemsPerCode: diagnostics.maxItemsPerCode,
         dedupShare: diagnostics.dedupShare,
         levels: diagnostics.levels.length,
-        'util@L0': diagnostics.levels[0]?.utilization ?? Number.NaN,
-        'perplexity@L0': diagnostics.levels[0]?.perplexity ?? Number.NaN,
       };
+      diagnostics.levels.forEach((l, i) => {
+        values[`util@L${i}`] = l.utilization;
+        values[`perplexity@L${i}`] = l.perplexity;
+      });
       if (diagnostics.prefixCoherence !== undefined) values.prefixCoherence = diagnostics.prefixCoherence;
       if (diagnostics.reconstructionError !== undefined) values.reconstructionError = diagnostics.reconstructionError;
-      return { values };
+      return { values, series: { itemsPerL0: itemsPerFirstLevel(table) } };
     },
     async train({ seed, split, indexDir, out }) {
       await initTf();
@@ -112,6 +122,7 @@ export function realStages(cfg: CompareConfig, dataSpec: string): CompareStages 
           'validNdcg@10': result.bestValid ?? Number.NaN,
           steps: result.steps,
         },
+        series: { loss: result.epochs.map((e) => e.loss), valid: result.epochs.map((e) => e.valid ?? null) },
       };
     },
     async evaluate({ split, modelDir, indexDir }) {
@@ -216,7 +227,7 @@ export async function compareRun(
     config: { data: dataSpec, compared: schemes, seeds, ...cfg },
     log,
   });
-  log(`[compare] report written to ${join(out, 'report.md')} and report.json`);
+  log(`[compare] report written to ${join(out, 'report.md')}, report.json and report.html`);
   return report;
 }
 
