@@ -18,7 +18,10 @@ export function packageRoot(): string {
   if (root !== undefined) return root;
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'ui'))) return (root = dir);
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'ui'))) {
+      root = dir;
+      return dir;
+    }
     const up = dirname(dir);
     if (up === dir) {
       throw new SemidError(

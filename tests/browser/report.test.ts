@@ -10,6 +10,17 @@ import { launch, skipReason, watch } from './browser.js';
 
 if (skipReason) console.warn(skipReason);
 
+/** In the page: every chart container has a canvas and ECharts has finished drawing it. */
+const ALL_CHARTS_DRAWN = `[...document.querySelectorAll('.chart')].every(
+  (e) => e.getAttribute('data-rendered') === 'true' && e.querySelector('canvas') !== null)`;
+/** In the page: per chart canvas, how many sampled pixels are not transparent. */
+const INKED_PIXELS = `[...document.querySelectorAll('.chart canvas')].map((c) => {
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let n = 0;
+  for (let i = 3; i < d.length; i += 28) if (d[i] > 0) n++;
+  return n;
+})`;
+
 describe.skipIf(skipReason !== undefined)('report.html in Chromium', () => {
   const dir = mkdtempSync(join(tmpdir(), 'semid-report-html-'));
   const out = join(dir, 'report');
@@ -59,20 +70,8 @@ describe.skipIf(skipReason !== undefined)('report.html in Chromium', () => {
     ]) {
       expect(ids).toContain(id);
     }
-    await page.waitForFunction(() =>
-      [...document.querySelectorAll('.chart')].every(
-        (e) => e.getAttribute('data-rendered') === 'true' && e.querySelector('canvas') !== null,
-      ),
-    );
-    // a rendered chart has drawn pixels, not just an empty canvas
-    const inked = await page.$$eval('.chart canvas', (cs) =>
-      (cs as HTMLCanvasElement[]).map((c) => {
-        const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
-        let n = 0;
-        for (let i = 3; i < d.length; i += 4 * 7) if (d[i]! > 0) n++;
-        return n;
-      }),
-    );
+    await page.waitForFunction(ALL_CHARTS_DRAWN);
+    const inked = (await page.evaluate(INKED_PIXELS)) as number[];
     expect(inked.every((n) => n > 50)).toBe(true);
     const command = await page.textContent('#repro-command');
     expect(command).toContain('semid compare --data synthetic:seed=3,items=120,users=150 --schemes random,rqkmeans');
