@@ -12,6 +12,7 @@ import type { BundleRegistry } from './registry.js';
 import { adminRoutes } from './routes/admin.js';
 import { itemRoutes } from './routes/items.js';
 import { recommendRoutes } from './routes/recommend.js';
+import { uiRoutes } from './routes/ui.js';
 
 /** Options of buildApp. */
 export interface AppOptions {
@@ -127,5 +128,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(recommendRoutes);
   await app.register(itemRoutes);
   await app.register(adminRoutes);
+  await app.register(uiRoutes);
   return app;
 }
