@@ -60,7 +60,10 @@ export async function uiRoutes(app: FastifyInstance, opts: UiOptions = {}): Prom
     if (!s) {
       const data = new ExplorerData(b);
       const metaReady = loadMeta(b).then(
-        (m) => data.setMeta(m),
+        (m) => {
+          data.setMeta(m);
+          data.tree([]); // the first thing every page view asks for
+        },
         (err: Error) => app.log.warn({ err, bundle: b.name }, 'explorer: item metadata unavailable'),
       );
       s = { data, metaReady };

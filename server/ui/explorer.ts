@@ -6,6 +6,7 @@
 import { SemidError } from '../../src/core/errors.js';
 import type { Code, ItemId } from '../../src/core/types.js';
 import type { Bundle } from '../bundle.js';
+import type { Catalogue } from '../catalogue.js';
 import type { ItemMeta, ItemMetaMap } from './meta.js';
 
 /** An item as the explorer shows it. */
@@ -36,12 +37,18 @@ export interface TreeNode {
 /** Most items a tree node or a sibling list returns. */
 export const ITEMS_SHOWN = 200;
 const EXAMPLES = 3;
+/** Tree nodes kept per snapshot before the cache starts over. */
+const NODES_KEPT = 512;
 
 /** The explorer's view of one bundle; metadata may arrive after construction. */
 export class ExplorerData {
   private meta: ItemMetaMap = new Map();
   /** Lower-cased search text per item, built once the metadata is in. */
   private haystack = new Map<ItemId, string>();
+  private nodes: { snapshot: Catalogue | undefined; byPrefix: Map<string, TreeNode> } = {
+    snapshot: undefined,
+    byPrefix: new Map(),
+  };
 
   constructor(private readonly bundle: Bundle) {}
 
@@ -51,6 +58,7 @@ export class ExplorerData {
     const h = new Map<ItemId, string>();
     for (const [id, m] of meta) h.set(id, `${id} ${m.title ?? ''} ${m.category ?? ''}`.toLowerCase());
     this.haystack = h;
+    this.nodes = { snapshot: undefined, byPrefix: new Map() };
   }
 
   /** Whether any item has a title. */
@@ -68,9 +76,21 @@ export class ExplorerData {
     return this.meta.get(item)?.title ?? item;
   }
 
-  /** The node at `prefix`. */
+  /** The node at `prefix` (kept per catalogue snapshot: the first levels are asked for on every page view). */
   tree(prefix: number[]): TreeNode {
     const cat = this.bundle.catalogue;
+    if (this.nodes.snapshot !== cat || this.nodes.byPrefix.size >= NODES_KEPT) {
+      this.nodes = { snapshot: cat, byPrefix: new Map() };
+    }
+    const key = prefix.join('-');
+    const hit = this.nodes.byPrefix.get(key);
+    if (hit) return hit;
+    const node = this.buildNode(cat, prefix);
+    this.nodes.byPrefix.set(key, node);
+    return node;
+  }
+
+  private buildNode(cat: Catalogue, prefix: number[]): TreeNode {
     if (prefix.length > cat.levels - 1) {
       throw new SemidError(
         'SEMID_ERR_BAD_INPUT',

@@ -4,11 +4,25 @@
 (() => {
   const $ = (id) => document.getElementById(id);
   const state = { bundle: undefined, levels: [], prefix: [], history: [], titles: new Map(), recSeq: 0 };
-  const palette = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
+  const palette = [
+    '#4e79a7',
+    '#f28e2b',
+    '#e15759',
+    '#76b7b2',
+    '#59a14f',
+    '#edc948',
+    '#b07aa1',
+    '#ff9da7',
+    '#9c755f',
+    '#bab0ac',
+  ];
   const charts = {};
 
   async function api(path, body) {
-    const init = body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+    const init =
+      body === undefined
+        ? {}
+        : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
     const r = await fetch(path, init);
     const j = await r.json();
     if (!r.ok) throw new Error(j.message || `${r.status} ${path}`);
@@ -35,8 +49,20 @@
     if (!charts[id] && window.echarts) charts[id] = echarts.init($(id));
     return charts[id];
   };
+  // Some catalogues keep HTML entities in titles (&amp;): shown decoded, never parsed as markup.
+  const decoder = document.createElement('textarea');
+  const decode = (s) => {
+    if (!s.includes('&')) return s;
+    decoder.innerHTML = s;
+    return decoder.value;
+  };
   const remember = (items) => {
-    for (const x of items) if (x.title !== undefined) state.titles.set(x.item, x.title);
+    for (const x of items) {
+      if (x.title !== undefined) {
+        x.title = decode(x.title);
+        state.titles.set(x.item, x.title);
+      }
+    }
   };
   const label = (x) => x.title || state.titles.get(x.item) || x.item;
 
@@ -80,7 +106,9 @@
       a.addEventListener('click', () => showPrefix(prefix.slice(0, i + 1)));
       crumbs.appendChild(a);
     });
-    crumbs.appendChild(el('span', 'muted', `  ${node.total} items, ${node.children.length} codes at level ${prefix.length}`));
+    crumbs.appendChild(
+      el('span', 'muted', `  ${node.total} items, ${node.children.length} codes at level ${prefix.length}`),
+    );
     const deeper = prefix.length < state.levels.length - 1;
     fill(
       $('tree-list'),
@@ -89,14 +117,27 @@
         li.dataset.value = String(c.value);
         li.appendChild(el('span', 'v', String(c.value)));
         li.appendChild(el('span', 'n', String(c.count)));
+        c.examples = c.examples.map(decode);
         li.appendChild(el('span', 't', c.examples.join(' · ')));
-        li.addEventListener('click', () => (deeper ? showPrefix([...prefix, c.value]) : openItemAt([...prefix, c.value], node)));
+        li.addEventListener('click', () =>
+          deeper ? showPrefix([...prefix, c.value]) : openItemAt([...prefix, c.value], node),
+        );
         return li;
       }),
     );
     const items = node.items || [];
     $('node-items-title').hidden = items.length === 0;
-    fill($('node-items'), items.map((x) => itemRow(x)));
+    fill(
+      $('node-items'),
+      items.map((x) => itemRow(x)),
+    );
+    state.node = node;
+    drawTreemap();
+  }
+  function drawTreemap() {
+    const node = state.node;
+    const prefix = node.prefix;
+    const deeper = prefix.length < state.levels.length - 1;
     const tm = chart('treemap');
     if (tm) {
       tm.setOption(
@@ -109,11 +150,20 @@
               roam: false,
               nodeClick: false,
               breadcrumb: { show: false },
+              top: 0,
+              left: 0,
               width: '100%',
               height: '100%',
-              label: { show: true, formatter: (p) => `${p.name}\n${p.data.examples[0] || ''}`, fontSize: 11, overflow: 'truncate' },
+              label: {
+                show: true,
+                formatter: (p) => `${p.name}\n${p.data.examples[0] || ''}`,
+                fontSize: 11,
+                overflow: 'truncate',
+              },
               upperLabel: { show: false },
-              levels: [{ colorSaturation: [0.35, 0.6], itemStyle: { borderColor: '#fff', borderWidth: 1, gapWidth: 1 } }],
+              levels: [
+                { colorSaturation: [0.35, 0.6], itemStyle: { borderColor: '#fff', borderWidth: 1, gapWidth: 1 } },
+              ],
               data: node.children.map((c, i) => ({
                 name: String(c.value),
                 value: c.count,
@@ -147,7 +197,11 @@
       const { body } = await api(`ui/api/search${q({ q: text, limit: 30 })}`);
       if ($('search').value !== text) return;
       remember(body.items);
-      fill($('search-results'), body.items.map((x) => itemRow(x)), text.trim() ? 'no item matches' : undefined);
+      fill(
+        $('search-results'),
+        body.items.map((x) => itemRow(x)),
+        text.trim() ? 'no item matches' : undefined,
+      );
     }, 120);
   });
 
@@ -161,9 +215,16 @@
     $('item-category').textContent = d.category ? `category: ${d.category}` : '';
     $('item-add').onclick = () => addToHistory(d);
     $('siblings-note').textContent = `(same first ${d.code.length - 1} levels: ${d.siblingsTotal})`;
-    fill($('siblings'), d.siblings.map((x) => itemRow(x)), 'none: its prefix holds no other item');
+    fill(
+      $('siblings'),
+      d.siblings.map((x) => itemRow(x)),
+      'none: its prefix holds no other item',
+    );
     $('neighbours-note').textContent = `(by ${d.basis === 'embedding' ? 'item embedding' : 'code'} similarity)`;
-    fill($('neighbours'), d.neighbours.map((x) => itemRow(x, x.similarity.toFixed(3))));
+    fill(
+      $('neighbours'),
+      d.neighbours.map((x) => itemRow(x, x.similarity.toFixed(3))),
+    );
     highlightOnMap(d.item);
   }
 
@@ -212,7 +273,11 @@
       tbody.replaceChildren();
       $('rec-status').textContent = '';
       $('recs').dataset.ready = 'false';
-      if (charts['beam-tree']) charts['beam-tree'].clear();
+      state.lastRecs = undefined;
+      if (charts['beam-tree']) {
+        charts['beam-tree'].dispose();
+        delete charts['beam-tree'];
+      }
       return;
     }
     $('rec-status').textContent = 'decoding...';
@@ -220,7 +285,8 @@
     const t0 = performance.now();
     let r;
     try {
-      r = (await api('v1/recommend', { history: state.history, k, ...(state.bundle ? { bundle: state.bundle } : {}) })).body;
+      r = (await api('v1/recommend', { history: state.history, k, ...(state.bundle ? { bundle: state.bundle } : {}) }))
+        .body;
     } catch (e) {
       if (seq === state.recSeq) $('rec-status').textContent = e.message;
       return;
@@ -228,11 +294,15 @@
     const ms = performance.now() - t0;
     const missing = r.items.map((x) => x.item).filter((id) => !state.titles.has(id));
     if (missing.length > 0) {
-      const { body } = await api('ui/api/describe', { ids: missing, ...(state.bundle ? { bundle: state.bundle } : {}) });
+      const { body } = await api('ui/api/describe', {
+        ids: missing,
+        ...(state.bundle ? { bundle: state.bundle } : {}),
+      });
       for (const [id, m] of Object.entries(body.items)) if (m.title) state.titles.set(id, m.title);
     }
     if (seq !== state.recSeq) return;
-    $('rec-status').textContent = `${r.items.length} items in ${ms.toFixed(0)} ms${r.truncatedHistory ? `, oldest ${r.truncatedHistory} history items cut` : ''}`;
+    $('rec-status').textContent =
+      `${r.items.length} items in ${ms.toFixed(0)} ms${r.truncatedHistory ? `, oldest ${r.truncatedHistory} history items cut` : ''}`;
     tbody.replaceChildren(
       ...r.items.map((x, i) => {
         const tr = el('tr');
@@ -249,11 +319,17 @@
       }),
     );
     $('recs').dataset.ready = 'true';
+    state.lastRecs = r.items;
     drawBeamTree(r.items);
   }
 
   // The recommended codes as paths from the root, level by level: the beams that survived.
   function drawBeamTree(items) {
+    // A fresh chart each time: updating a tree series in place can fail on nodes that are gone.
+    if (charts['beam-tree']) {
+      charts['beam-tree'].dispose();
+      delete charts['beam-tree'];
+    }
     const c = chart('beam-tree');
     if (!c) return;
     const root = { name: 'root', children: [] };
@@ -269,12 +345,18 @@
         next.value = Math.max(next.value, x.score);
         node = next;
       });
-      node.children.push({ name: `${(state.titles.get(x.item) || x.item).slice(0, 40)} (${x.score.toFixed(2)})`, value: x.score });
+      node.children.push({
+        name: `${(state.titles.get(x.item) || x.item).slice(0, 40)} (${x.score.toFixed(2)})`,
+        value: x.score,
+      });
     }
     c.setOption(
       {
         animation: false,
-        tooltip: { trigger: 'item', formatter: (p) => `${p.name}<br>best score under it: ${Number(p.value).toFixed(3)}` },
+        tooltip: {
+          trigger: 'item',
+          formatter: (p) => `${p.name}<br>best score under it: ${Number(p.value).toFixed(3)}`,
+        },
         series: [
           {
             type: 'tree',
@@ -310,7 +392,12 @@
       setTimeout(loadMap, 2000);
       return;
     }
-    const m = r.body;
+    state.map = r.body;
+    drawMap();
+  }
+  function drawMap() {
+    const m = state.map;
+    if (!m) return;
     mapIds = m.ids;
     $('map-status').textContent = `(${m.ids.length} items, UMAP of the item embeddings, coloured by first-level code)`;
     const c = chart('map');
@@ -320,12 +407,16 @@
       animation: false,
       tooltip: {
         trigger: 'item',
-        formatter: (p) => `${state.titles.get(mapIds[p.value[3]]) || mapIds[p.value[3]]}<br>first-level code ${p.value[2]}`,
+        formatter: (p) =>
+          `${state.titles.get(mapIds[p.value[3]]) || mapIds[p.value[3]]}<br>first-level code ${p.value[2]}`,
       },
       grid: { left: 10, right: 10, top: 10, bottom: 10 },
       xAxis: { show: false, scale: true },
       yAxis: { show: false, scale: true },
-      dataZoom: [{ type: 'inside', xAxisIndex: 0 }, { type: 'inside', yAxisIndex: 0 }],
+      dataZoom: [
+        { type: 'inside', xAxisIndex: 0 },
+        { type: 'inside', yAxisIndex: 0 },
+      ],
       series: [
         {
           type: 'scatter',
@@ -335,7 +426,12 @@
           data,
           itemStyle: { color: (p) => palette[Math.max(0, p.value[2]) % palette.length], opacity: 0.75 },
         },
-        { type: 'scatter', symbolSize: 14, data: [], itemStyle: { color: 'transparent', borderColor: '#000', borderWidth: 2 } },
+        {
+          type: 'scatter',
+          symbolSize: 14,
+          data: [],
+          itemStyle: { color: 'transparent', borderColor: '#000', borderWidth: 2 },
+        },
       ],
     });
     c.on('click', (p) => {
@@ -358,15 +454,34 @@
     state.history = [];
     renderHistory();
     recommend();
-    $('bundle-info').textContent = `${info.items} items, levels [${info.levelSizes.join(', ')}]${info.scheme ? `, ${info.scheme} index` : ''}`;
+    $('bundle-info').textContent =
+      `${info.items} items, levels [${info.levelSizes.join(', ')}]${info.scheme ? `, ${info.scheme} index` : ''}`;
     await showPrefix([]);
     loadMap();
   }
+  // ECharts (1 MB) loads after the lists are up; the charts are drawn when it arrives.
+  function loadCharts() {
+    const s = document.createElement('script');
+    s.src = 'ui/assets/echarts.min.js';
+    s.async = true;
+    s.onload = () => {
+      if (state.node) drawTreemap();
+      drawMap();
+      if (state.lastRecs) drawBeamTree(state.lastRecs);
+    };
+    document.head.appendChild(s);
+  }
   async function start() {
+    loadCharts();
     const { body } = await api('ui/api/bundles');
     const sel = $('bundle');
     for (const b of body.bundles) sel.appendChild(el('option', '', b.name));
-    sel.addEventListener('change', () => selectBundle(sel.value, body.bundles.find((b) => b.name === sel.value)));
+    sel.addEventListener('change', () =>
+      selectBundle(
+        sel.value,
+        body.bundles.find((b) => b.name === sel.value),
+      ),
+    );
     const first = body.bundles[0];
     if (first) await selectBundle(first.name, first);
     document.body.dataset.ready = 'true';

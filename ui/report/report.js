@@ -186,7 +186,13 @@
     ];
     for (const [id, title, keys] of groups) {
       if (keys.length === 0) continue;
-      chart(grid, `metrics-${id}`, title, groupedBars(keys, (s) => s.metrics, ''), keys.length > 6);
+      chart(
+        grid,
+        `metrics-${id}`,
+        title,
+        groupedBars(keys, (s) => s.metrics, ''),
+        keys.length > 6,
+      );
     }
   }
 
@@ -212,14 +218,29 @@
           perp[s.scheme][l] = s.index[`perplexity@${l}`];
         }
       }
-      chart(grid, 'index-util', 'Codebook utilization per level', groupedBars(levels, (s) => util[s.scheme], 'used / size'));
-      chart(grid, 'index-perplexity', 'Perplexity per level', groupedBars(levels, (s) => perp[s.scheme], 'perplexity'));
+      chart(
+        grid,
+        'index-util',
+        'Codebook utilization per level',
+        groupedBars(levels, (s) => util[s.scheme], 'used / size'),
+      );
+      chart(
+        grid,
+        'index-perplexity',
+        'Perplexity per level',
+        groupedBars(levels, (s) => perp[s.scheme], 'perplexity'),
+      );
     }
     const single = ['collisionRateBefore', 'dedupShare', 'maxItemsPerCode', 'prefixCoherence'].filter((k) =>
       indexKeys.includes(k),
     );
     for (const k of single) {
-      chart(grid, `index-${k}`, k, groupedBars([k], (s) => s.index, ''));
+      chart(
+        grid,
+        `index-${k}`,
+        k,
+        groupedBars([k], (s) => s.index, ''),
+      );
     }
     const perCode = report.runs.filter((r) => r.series && Array.isArray(r.series.itemsPerL0));
     if (perCode.length > 0) {
