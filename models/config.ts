@@ -1,7 +1,7 @@
 /**
  * The generative model's config: typed, every default documented, one `resolveModelConfig` that
  * validates and reports ALL problems at once. The resolved config is written into the model
- * artifact's manifest.json. Defaults are sized for a 2-core CPU (see docs/parts/model.md).
+ * artifact's manifest.json. Defaults are sized for a 2-core CPU (see docs/guide/train.md).
  */
 import { SemidError } from '../src/core/errors.js';
 

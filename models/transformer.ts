@@ -157,7 +157,8 @@ function buildMask(keep: Float32Array, n: number, tq: number, tk: number, causal
  * decoding; `loss` is what training differentiates.
  */
 export class CodeTransformer implements GenerativeModel {
-  readonly config: ModelConfig;
+  /** The resolved config; only `denseFusion` changes after construction (setDenseFusion). */
+  config: ModelConfig;
   readonly layout: TokenLayout;
   readonly vocabSize: number;
   readonly maxHistory: number;
@@ -238,6 +239,14 @@ export class CodeTransformer implements GenerativeModel {
     const out = new Map<string, Float32Array>();
     for (const [k, v] of this.weights) out.set(k, v.dataSync() as Float32Array);
     return out;
+  }
+
+  /** Sets the weight of the dense item head's score in decoding (a decoding choice; no weight changes). */
+  setDenseFusion(weight: number): void {
+    if (!(weight >= 0) || !Number.isFinite(weight)) {
+      throw new SemidError('SEMID_ERR_BAD_CONFIG', `denseFusion must be a number >= 0, got ${weight}`);
+    }
+    this.config = { ...this.config, denseFusion: weight };
   }
 
   /** Overwrites the weights with `values` (same names and sizes). */
