@@ -402,7 +402,7 @@
     $('map-status').textContent = `(${m.ids.length} items, UMAP of the item embeddings, coloured by first-level code)`;
     const c = chart('map');
     if (!c) return;
-    const data = m.ids.map((id, i) => [m.xy[2 * i], m.xy[2 * i + 1], m.firstLevel[i], i]);
+    const data = m.ids.map((_id, i) => [m.xy[2 * i], m.xy[2 * i + 1], m.firstLevel[i], i]);
     c.setOption({
       animation: false,
       tooltip: {

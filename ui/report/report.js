@@ -53,7 +53,7 @@
     silent: true,
     z: 10,
     data: data.map((d, c) => [c, d.mean - d.std, d.mean + d.std, d.std]),
-    renderItem: (params, api) => {
+    renderItem: (_params, api) => {
       if (!(api.value(3) > 0)) return null;
       const band = api.size([1, 0])[0];
       const w = (band * 0.7) / n;
