@@ -411,16 +411,6 @@
           `${state.titles.get(mapIds[p.value[3]]) || mapIds[p.value[3]]}<br>first-level code ${p.value[2]}`,
       },
       grid: { left: 10, right: 10, top: 10, bottom: 10 },
-      // colour by first-level code (large scatters take colours from a visual map, not per point)
-      visualMap: {
-        show: false,
-        type: 'continuous',
-        seriesIndex: 0,
-        dimension: 2,
-        min: 0,
-        max: Math.max(1, (state.levels[0] || 2) - 1),
-        inRange: { color: ['#4e79a7', '#59a14f', '#edc948', '#f28e2b', '#e15759', '#b07aa1', '#76b7b2', '#9c755f'] },
-      },
       xAxis: { show: false, scale: true },
       yAxis: { show: false, scale: true },
       dataZoom: [
@@ -430,11 +420,11 @@
       series: [
         {
           type: 'scatter',
-          large: true,
-          largeThreshold: 5000,
+          // per-point colours need the normal (not the large) scatter renderer
+          large: false,
           symbolSize: 3,
           data,
-          itemStyle: { opacity: 0.75 },
+          itemStyle: { color: (p) => palette[Math.max(0, p.value[2]) % palette.length], opacity: 0.75 },
         },
         {
           type: 'scatter',
