@@ -6,7 +6,9 @@
  */
 import { basename, resolve } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { DEFAULT_MAX_COST } from '../server/budget.js';
 import { toErrorBody } from '../server/errors.js';
+import { Metrics } from '../server/metrics.js';
 import { BundleRegistry } from '../server/registry.js';
 import { recommendRoutes } from '../server/routes/recommend.js';
 import { type UiOptions, uiRoutes } from '../server/routes/ui.js';
@@ -21,7 +23,10 @@ export async function buildExploreApp(registry: BundleRegistry, ui: UiOptions = 
     logger: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true, allErrors: false } },
   });
+  // what the recommendation route reads: the bundles, its cost budget and its counters
   app.decorate('registry', registry);
+  app.decorate('metrics', new Metrics(registry));
+  app.decorate('semidLimits', { maxRequestCost: DEFAULT_MAX_COST });
   app.setErrorHandler((err, _req, reply) => {
     const { body } = toErrorBody(err);
     reply.code(body.statusCode).type('application/json').send(body);
