@@ -330,7 +330,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     startEpoch = resumed.epoch + 1;
     step = resumed.step;
     priorSeconds = resumed.seconds;
-    log(`resuming from ${ckptDir} after epoch ${resumed.epoch} (step ${step})`);
+    log(`resuming from ${ckptDir} after epoch ${resumed.epoch + 1} (step ${step})`);
   }
   const dp = await DataParallel.create(model, workers);
   let stopped: TrainResult['stopped'] = 'epochs';

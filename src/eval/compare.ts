@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/artifact.js';
+import { formatSeconds } from '../core/progress.js';
 import type { SplitData } from '../core/types.js';
 import { renderHtml } from './html.js';
 import { type CompareReport, renderMarkdown, type SchemeRun, summarise } from './report.js';
@@ -56,24 +57,40 @@ export async function runCompare(opts: CompareOptions): Promise<CompareReport> {
   const log = opts.log ?? (() => {});
   const runs: SchemeRun[] = [];
   const failures: CompareReport['failures'] = [];
+  const total = opts.schemes.length * opts.seeds.length * 3;
+  let finished = 0;
+  const t0 = performance.now();
+  // "[compare] stage 4/9 rqvae seed 1: training (12 min 03 s elapsed, ETA 20 min 10 s)"; the ETA is the
+  // mean time per stage so far times the stages left (rough: training dominates).
+  const stage = (scheme: string, seed: number, what: string) => {
+    const elapsed = (performance.now() - t0) / 1000;
+    const eta = finished > 0 ? `, ETA ${formatSeconds((elapsed / finished) * (total - finished))}` : '';
+    log(
+      `[compare] stage ${finished + 1}/${total} ${scheme} seed ${seed}: ${what} (${formatSeconds(elapsed)} elapsed${eta})`,
+    );
+  };
   for (const scheme of opts.schemes) {
     for (const seed of opts.seeds) {
       const base = join(opts.work, `${scheme}-s${seed}`);
       const indexDir = join(base, 'index');
       const modelDir = join(base, 'model');
+      const before = finished;
       try {
-        log(`[compare] ${scheme} seed ${seed}: building the index`);
+        stage(scheme, seed, 'building the index');
         const [idx, tIndex] = await timed(() =>
           opts.stages.buildIndex({ scheme, seed, split: opts.split, out: indexDir }),
         );
-        log(`[compare] ${scheme} seed ${seed}: training (index took ${tIndex.toFixed(1)} s)`);
+        finished++;
+        stage(scheme, seed, `training (index took ${tIndex.toFixed(1)} s)`);
         const [tr, tTrain] = await timed(() =>
           opts.stages.train({ scheme, seed, split: opts.split, indexDir, out: modelDir }),
         );
-        log(`[compare] ${scheme} seed ${seed}: evaluating (training took ${tTrain.toFixed(1)} s)`);
+        finished++;
+        stage(scheme, seed, `evaluating (training took ${tTrain.toFixed(1)} s)`);
         const [ev, tEval] = await timed(() =>
           opts.stages.evaluate({ scheme, seed, split: opts.split, modelDir, indexDir }),
         );
+        finished++;
         runs.push({
           scheme,
           seed,
@@ -89,6 +106,7 @@ export async function runCompare(opts: CompareOptions): Promise<CompareReport> {
         const error = e instanceof Error ? e.message : String(e);
         log(`[compare] ${scheme} seed ${seed}: FAILED: ${error}`);
         failures.push({ scheme, seed, error });
+        finished = before + 3;
       }
     }
   }
