@@ -3,6 +3,7 @@ import { buildIndex, loadIndex } from '../indexer/artifact.js';
 import { SCHEME_NAMES } from '../indexer/registry.js';
 import type { SchemeName } from '../indexer/types.js';
 import { applyPreset, DEFAULT_PRESET, PRESET_NAMES } from '../models/presets.js';
+import type { CodeTable } from '../src/core/codes.js';
 import { loadSplit } from '../src/core/data/index.js';
 import { SemidError } from '../src/core/errors.js';
 import type { GenerativeModel } from '../src/core/model.js';
@@ -54,11 +55,18 @@ const DEFAULTS: CompareConfig = {
   runtime: 'onnx',
 };
 
+/** Items under each used first-level code, largest first (the report's items-per-code chart). */
+export function itemsPerFirstLevel(table: CodeTable): number[] {
+  const counts = new Map<number, number>();
+  for (const [, code] of table.entries()) counts.set(code[0] as number, (counts.get(code[0] as number) ?? 0) + 1);
+  return [...counts.values()].sort((a, b) => b - a);
+}
+
 /** The real stages: indexer/artifact buildIndex, models/train trainModel, eval/evaluate evaluate. */
 export function realStages(cfg: CompareConfig, dataSpec: string, flags: DataFlags = {}): CompareStages {
   return {
     async buildIndex({ scheme, seed, split, out }) {
-      const { diagnostics } = await buildIndex({
+      const { diagnostics, table } = await buildIndex({
         scheme: scheme as SchemeName,
         split,
         config: cfg.schemes[scheme],
@@ -72,12 +80,14 @@ export function realStages(cfg: CompareConfig, dataSpec: string, flags: DataFlag
         maxItemsPerCode: diagnostics.maxItemsPerCode,
         dedupShare: diagnostics.dedupShare,
         levels: diagnostics.levels.length,
-        'util@L0': diagnostics.levels[0]?.utilization ?? Number.NaN,
-        'perplexity@L0': diagnostics.levels[0]?.perplexity ?? Number.NaN,
       };
+      diagnostics.levels.forEach((l, i) => {
+        values[`util@L${i}`] = l.utilization;
+        values[`perplexity@L${i}`] = l.perplexity;
+      });
       if (diagnostics.prefixCoherence !== undefined) values.prefixCoherence = diagnostics.prefixCoherence;
       if (diagnostics.reconstructionError !== undefined) values.reconstructionError = diagnostics.reconstructionError;
-      return { values };
+      return { values, series: { itemsPerL0: itemsPerFirstLevel(table) } };
     },
     async train({ seed, split, indexDir, out }) {
       await initTf();
@@ -129,6 +139,7 @@ export function realStages(cfg: CompareConfig, dataSpec: string, flags: DataFlag
           'validNdcg@10': result.bestValid ?? Number.NaN,
           steps: result.steps,
         },
+        series: { loss: result.epochs.map((e) => e.loss), valid: result.epochs.map((e) => e.valid ?? null) },
       };
     },
     async evaluate({ split, modelDir, indexDir }) {
@@ -240,7 +251,7 @@ export async function compareRun(
     },
     log,
   });
-  log(`[compare] report written to ${join(out, 'report.md')} and report.json`);
+  log(`[compare] report written to ${join(out, 'report.md')}, report.json and report.html`);
   return report;
 }
 

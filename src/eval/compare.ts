@@ -8,12 +8,15 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../core/artifact.js';
 import { formatSeconds } from '../core/progress.js';
 import type { SplitData } from '../core/types.js';
+import { renderHtml } from './html.js';
 import { type CompareReport, renderMarkdown, type SchemeRun, summarise } from './report.js';
 
 /** What one stage returns: its numbers for the report. */
 export interface StageResult {
   /** Metrics (for eval), index diagnostics (for index) or training facts (for train). */
   values: Record<string, number>;
+  /** Per-run series for the HTML report (training curves, items per first-level code...). */
+  series?: Record<string, (number | null)[]>;
 }
 
 /** The three stages, with the artifact directories they hand to each other. */
@@ -33,7 +36,7 @@ export interface CompareOptions {
   split: SplitData;
   schemes: readonly string[];
   seeds: readonly number[];
-  /** Report directory (report.json and report.md are each replaced atomically); artifacts go to `work/<scheme>-s<seed>/`. */
+  /** Report directory (report.json, report.md and report.html are each replaced atomically); artifacts go to `work/<scheme>-s<seed>/`. */
   out: string;
   /** Where index and model artifacts are kept. */
   work: string;
@@ -49,7 +52,7 @@ async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
   return [r, (performance.now() - t0) / 1000];
 }
 
-/** Runs every (scheme, seed), writes report.json and report.md into `out`, and returns the report. */
+/** Runs every (scheme, seed), writes report.json, report.md and report.html into `out`, and returns the report. */
 export async function runCompare(opts: CompareOptions): Promise<CompareReport> {
   const log = opts.log ?? (() => {});
   const runs: SchemeRun[] = [];
@@ -95,6 +98,7 @@ export async function runCompare(opts: CompareOptions): Promise<CompareReport> {
           index: idx.values,
           seconds: { index: tIndex, train: tTrain, eval: tEval },
           extra: tr.values,
+          ...(idx.series || tr.series ? { series: { ...idx.series, ...tr.series } } : {}),
         });
         const r10 = ev.values['recall@10'];
         log(`[compare] ${scheme} seed ${seed}: done${r10 === undefined ? '' : `, test recall@10 ${r10.toFixed(4)}`}`);
@@ -118,5 +122,6 @@ export async function runCompare(opts: CompareOptions): Promise<CompareReport> {
   // artifacts) may live inside it.
   await writeFileAtomic(join(opts.out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
   await writeFileAtomic(join(opts.out, 'report.md'), renderMarkdown(report));
+  await writeFileAtomic(join(opts.out, 'report.html'), await renderHtml(report));
   return report;
 }

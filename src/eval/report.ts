@@ -16,6 +16,11 @@ export interface SchemeRun {
   seconds: Record<string, number>;
   /** Extra facts (epochs trained, best valid NDCG@10...). */
   extra?: Record<string, number>;
+  /**
+   * Per-run series for the HTML report: `loss` and `valid` (validation NDCG@10, null where an epoch
+   * was not validated) per epoch, `itemsPerL0` (items under each used first-level code).
+   */
+  series?: Record<string, (number | null)[]>;
 }
 
 /** Mean and (sample) standard deviation; std is 0 for a single value. */
