@@ -7,20 +7,20 @@ import { loadSplit } from '../src/core/data/index.js';
 import { SemidError } from '../src/core/errors.js';
 import type { SplitData } from '../src/core/types.js';
 import type { CompareReport } from '../src/eval/report.js';
+import { schemeNamed } from './checks.js';
 import { type Command, int, log, type ParsedArgs, readConfigFile, str } from './command.js';
+import { DATA_OPTIONS, type DataFlags, dataFlags, loadOptions } from './data-flags.js';
+import { epochProgress } from './train.js';
 
 function parseSchemes(v: string): string[] {
   const names = v
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  const unknown = names.filter((n) => !(SCHEME_NAMES as readonly string[]).includes(n));
-  if (names.length === 0 || unknown.length > 0) {
-    throw new SemidError(
-      'SEMID_ERR_UNKNOWN_SCHEME',
-      `unknown scheme(s) ${unknown.map((u) => `"${u}"`).join(', ') || '(none given)'}; valid: ${SCHEME_NAMES.join(', ')}`,
-    );
+  if (names.length === 0) {
+    throw new SemidError('SEMID_ERR_UNKNOWN_SCHEME', `--schemes names no scheme; valid: ${SCHEME_NAMES.join(', ')}`);
   }
+  for (const n of names) schemeNamed(n);
   return names;
 }
 
@@ -72,6 +72,7 @@ export async function compareRun(
   seeds: number[],
   out: string,
   cfg: CompareConfig,
+  flags: DataFlags = {},
 ): Promise<CompareReport> {
   const report = await compare({
     data: dataSpec,
@@ -80,9 +81,11 @@ export async function compareRun(
     seeds,
     out,
     config: cfg,
+    dataFlags: { ...flags },
+    trainProgress: epochProgress,
     log,
   });
-  log(`[compare] report written to ${join(out, 'report.md')} and report.json`);
+  log(`[compare] report written to ${join(out, 'report.md')}, report.json and report.html`);
   return report;
 }
 
@@ -106,7 +109,22 @@ const COMMON_OPTIONS = {
     type: 'boolean',
     description: 'report the standard figures and, beside them, exclHist.* figures with history items excluded',
   },
+  json: {
+    type: 'boolean',
+    description: 'print a JSON summary on stdout: per scheme the mean and std of every figure, and any failures',
+  },
+  ...DATA_OPTIONS,
 } as const;
+
+/** The JSON summary `--json` prints: where the report is, and per scheme its aggregated figures. */
+export function compareSummary(report: CompareReport, out: string) {
+  return {
+    dataset: report.dataset,
+    report: { markdown: join(out, 'report.md'), json: join(out, 'report.json') },
+    schemes: report.schemes,
+    failures: report.failures,
+  };
+}
 
 /** `semid compare`. */
 export const compareCommand: Command = {
@@ -126,14 +144,16 @@ export const compareCommand: Command = {
     const out = str(args, 'out');
     const schemes = str(args, 'schemes');
     if (!data || !out || !schemes) {
-      throw new SemidError('SEMID_ERR_BAD_INPUT', 'semid compare needs --data, --schemes and --out');
+      throw new SemidError('SEMID_ERR_BAD_INPUT', 'needs --data, --schemes and --out; see `semid compare --help`');
     }
     const file = str(args, 'config');
     const cfg = resolveCompareConfig(file ? readConfigFile(file) : undefined, args);
     const names = parseSchemes(schemes);
     const seeds = parseSeeds(args);
-    const split = await loadSplit(data);
-    const report = await compareRun(split, data, names, seeds, out, cfg);
+    const flags = dataFlags(args);
+    const split = await loadSplit(data, loadOptions(flags));
+    const report = await compareRun(split, data, names, seeds, out, cfg, flags);
+    if (args.values.json === true) process.stdout.write(`${JSON.stringify(compareSummary(report, out))}\n`);
     return report.failures.length > 0 ? 1 : 0;
   },
 };
@@ -169,18 +189,17 @@ export const demoCommand: Command = {
     const data = str(args, 'data') ?? 'synthetic';
     const file = str(args, 'config');
     const cfg = resolveCompareConfig({ ...DEMO_CONFIG, ...(file ? readConfigFile(file) : {}) }, args);
-    const split = await loadSplit(data);
+    const schemes = parseSchemes(str(args, 'schemes') ?? DEMO_SCHEMES.join(','));
+    const flags = dataFlags(args);
+    const split = await loadSplit(data, loadOptions(flags));
     log(`[demo] ${split.name}: ${split.items.length} items, ${split.users.length} users`);
-    const report = await compareRun(
-      split,
-      data,
-      parseSchemes(str(args, 'schemes') ?? DEMO_SCHEMES.join(',')),
-      [1],
-      out,
-      cfg,
-    );
-    const { readFile } = await import('node:fs/promises');
-    process.stdout.write(await readFile(join(out, 'report.md'), 'utf8'));
+    const report = await compareRun(split, data, schemes, [1], out, cfg, flags);
+    if (args.values.json === true) {
+      process.stdout.write(`${JSON.stringify(compareSummary(report, out))}\n`);
+    } else {
+      const { readFile } = await import('node:fs/promises');
+      process.stdout.write(await readFile(join(out, 'report.md'), 'utf8'));
+    }
     return report.failures.length > 0 ? 1 : 0;
   },
 };

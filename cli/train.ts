@@ -1,19 +1,48 @@
 import { applyPreset, DEFAULT_PRESET, PRESET_DOCS, PRESET_NAMES } from '../models/presets.js';
+import type { StepCallback } from '../models/train.js';
 import { fusionSelector, sampleExamples } from '../src/api/models.js';
 import { portableDataSpec } from '../src/api/paths.js';
 import { validationHook, validationScorer } from '../src/api/train.js';
-import { datasetFingerprint, loadSplit } from '../src/core/data/index.js';
+import { datasetFingerprint, type LoadSplitOptions, loadSplit } from '../src/core/data/index.js';
 import { SemidError } from '../src/core/errors.js';
 import type { SplitData } from '../src/core/types.js';
-import { evaluateRanker } from '../src/eval/evaluate.js';
+import { evaluate, evaluateRanker } from '../src/eval/evaluate.js';
+import { expectKind } from './checks.js';
 import { type Command, int, log, Progress, readConfigFile, req, str } from './command.js';
+import { DATA_OPTIONS, dataFlags, loadOptions } from './data-flags.js';
+
+/**
+ * Per-epoch progress of a training run: `onStep` for trainModel (a bar per epoch, with loss and
+ * tokens/s), `pause` before validation (ends the current bar).
+ */
+export function epochProgress(epochs: number): { onStep: StepCallback; pause: () => void } {
+  let progress: Progress | undefined;
+  let current = -1;
+  return {
+    onStep: (s) => {
+      if (s.epoch !== current) {
+        progress?.done();
+        progress = new Progress(`epoch ${s.epoch + 1}/${epochs}`, s.stepsPerEpoch, { unit: 'step' });
+        current = s.epoch;
+      }
+      progress?.update(
+        ((s.step - 1) % s.stepsPerEpoch) + 1,
+        `loss ${s.loss.toFixed(4)} ${s.tokensPerSecond.toFixed(0)} tok/s`,
+      );
+    },
+    pause: () => {
+      progress?.done();
+      progress = undefined;
+    },
+  };
+}
 
 /** `semid train`. */
 export const trainCommand: Command = {
   name: 'train',
   summary: 'train the generative model on an index and a dataset (early stopping on valid NDCG@10)',
   usage:
-    'semid train --index <dir> --data <dir|synthetic> --out <dir> [--preset quality|fast] [--config file] [--arch decoder|encdec|item] [--epochs n] [--seed n] [--fusion x] [--workers n] [--resume]',
+    'semid train --index <dir> --data <dir|synthetic> --out <dir> [--preset quality|fast] [--config file] [--arch decoder|encdec|item] [--epochs n] [--seed n] [--fusion x] [--engine onnx|tfjs] [--workers n] [--resume]',
   options: {
     index: { type: 'string', description: 'index directory (from semid index build)' },
     data: { type: 'string', description: 'dataset directory or spec (the one the index was built on)' },
@@ -38,9 +67,14 @@ export const trainCommand: Command = {
     },
     epochs: { type: 'string', description: 'maximum epochs' },
     seed: { type: 'string', description: 'seed of initialisation, batching and dropout' },
+    engine: {
+      type: 'string',
+      description:
+        'training engine: onnx (onnxruntime, all cores; the default for the item and decoder models) or tfjs (TensorFlow.js, the fallback; the default for encdec)',
+    },
     workers: {
       type: 'string',
-      description: 'data-parallel worker threads besides the main thread (default: cores - 1)',
+      description: 'tfjs engine: data-parallel worker threads besides the main thread (default: cores - 1)',
     },
     resume: { type: 'boolean', description: 'continue from <out>/checkpoint' },
     'valid-users': {
@@ -59,12 +93,20 @@ export const trainCommand: Command = {
       description:
         'train the ID-based SASRec baseline instead (no --index); prints its test metrics and writes result.json',
     },
+    json: {
+      type: 'boolean',
+      description: 'print a JSON summary of the run on stdout (epochs, best epoch, valid NDCG@10...)',
+    },
+    ...DATA_OPTIONS,
   },
   async run(args) {
     const data = req(args, 'data', 'train');
-    if (args.values.sasrec === true) return runSasrec(args, data);
+    const flags = dataFlags(args);
+    const dataOpts = loadOptions(flags);
+    if (args.values.sasrec === true) return runSasrec(args, data, dataOpts);
     const indexDir = req(args, 'index', 'train');
     const out = req(args, 'out', 'train');
+    await expectKind(indexDir, 'index', 'semid train --index <index dir> --data <dir> --out <model dir>');
     const fileCfg = str(args, 'config') !== undefined ? readConfigFile(str(args, 'config') as string) : {};
     const over: Record<string, unknown> = { ...fileCfg };
     const arch = str(args, 'arch');
@@ -93,26 +135,30 @@ export const trainCommand: Command = {
     const { trainModel, defaultWorkers } = await import('../models/train.js');
     const workers = str(args, 'workers') !== undefined ? int(args, 'workers', 0) : defaultWorkers();
     if (workers < 0) throw new SemidError('SEMID_ERR_BAD_INPUT', `--workers must be >= 0, got ${workers}`);
+    const engine = str(args, 'engine');
+    if (engine !== undefined && engine !== 'onnx' && engine !== 'tfjs') {
+      throw new SemidError('SEMID_ERR_BAD_INPUT', `--engine must be onnx or tfjs, got "${engine}"`);
+    }
+    const validUsers = int(args, 'valid-users', 0);
+    const validRuntime = str(args, 'valid-runtime') ?? 'onnx';
+    if (validRuntime !== 'onnx' && validRuntime !== 'tfjs') {
+      throw new SemidError('SEMID_ERR_BAD_INPUT', `--valid-runtime must be onnx or tfjs, got "${validRuntime}"`);
+    }
 
     log(`[train] loading ${data} and the index ${indexDir}`);
     const [split, index] = await Promise.all([
-      loadSplit(data, { maxHistory: config.maxHistory }),
+      loadSplit(data, { ...dataOpts, maxHistory: config.maxHistory }),
       loadIndex(indexDir, { encoder: false }),
     ]);
     const fp = index.manifest.dataset?.fingerprint;
     if (typeof fp === 'string' && fp !== datasetFingerprint(split)) {
       throw new SemidError(
         'SEMID_ERR_BAD_INPUT',
-        `the index ${indexDir} was built on a different dataset (${index.manifest.dataset.name}) than ${data}; train on the data the index was built from`,
+        `the index ${indexDir} was built on a different dataset (${index.manifest.dataset.name}) than ${data}; train on the data the index was built from, read with the same --columns/--kcore/--skip-bad flags`,
       );
     }
     config = resolveModelConfig(applyPreset(preset, index.table.size, over));
     const backend = await initTf();
-    const validUsers = int(args, 'valid-users', 0);
-    const validRuntime = str(args, 'valid-runtime') ?? 'onnx';
-    if (validRuntime !== 'onnx' && validRuntime !== 'tfjs') {
-      throw new SemidError('SEMID_ERR_BAD_INPUT', `--valid-runtime must be onnx or tfjs, got "${validRuntime}"`);
-    }
     const validExamples = sampleExamples(split.valid, validUsers, config.seed);
     const scoreValid = validationScorer({
       table: index.table,
@@ -125,48 +171,62 @@ export const trainCommand: Command = {
       `[train] preset ${preset}: ${config.arch} model, ${split.users.length} users, ${index.table.size} items, levels [${index.table.levelSizes}], ` +
         `backend ${backend}, ${workers} worker thread(s); validating on ${validExamples.length} users`,
     );
-    let progress: Progress | undefined;
-    let progressEpoch = -1;
+    const progress = epochProgress(config.epochs);
     const result = await trainModel({
       table: index.table,
       data: split,
       config,
       workers,
+      ...(engine !== undefined ? { engine } : {}),
       out,
       indexDir,
       resume: args.values.resume === true,
       ...(maxMinutes !== undefined ? { maxSeconds: Number(maxMinutes) * 60 } : {}),
       log: (line) => log(`[train] ${line}`),
-      onStep: (s) => {
-        if (s.epoch !== progressEpoch) {
-          progress?.done();
-          progress = new Progress(`epoch ${s.epoch + 1}/${config.epochs}`, s.stepsPerEpoch);
-          progressEpoch = s.epoch;
-        }
-        progress?.update(
-          ((s.step - 1) % s.stepsPerEpoch) + 1,
-          `loss ${s.loss.toFixed(4)} ${s.tokensPerSecond.toFixed(0)} tok/s`,
-        );
-      },
+      onStep: progress.onStep,
       validate: async (model) => {
-        progress?.done();
-        progress = undefined;
+        progress.pause();
         return validate(model);
       },
       ...(fusionFlag === undefined ? { selectFusion: fusionSelector(validRuntime, scoreValid) } : {}),
-      trainingInfo: { ...portableDataSpec(data, out), scheme: index.manifest.scheme, validUsers: validExamples.length },
+      trainingInfo: {
+        ...portableDataSpec(data, out),
+        dataFlags: flags,
+        scheme: index.manifest.scheme,
+        validUsers: validExamples.length,
+      },
     });
     log(
       `[train] done: ${result.epochs.length} epoch(s), stopped by ${result.stopped}, best valid NDCG@10 ` +
         `${result.bestValid?.toFixed(4) ?? '-'} at epoch ${result.bestEpoch + 1}, ${result.seconds.toFixed(0)} s; model written to ${out}`,
     );
     result.model.dispose();
+    if (args.values.json === true) {
+      const summary = {
+        model: out,
+        index: indexDir,
+        data,
+        scheme: index.manifest.scheme,
+        arch: config.arch,
+        epochs: result.epochs.length,
+        bestEpoch: result.bestEpoch + 1,
+        bestValidNdcg10: result.bestValid ?? null,
+        stopped: result.stopped,
+        steps: result.steps,
+        seconds: result.seconds,
+      };
+      process.stdout.write(`${JSON.stringify(summary)}\n`);
+    }
     return 0;
   },
 };
 
 /** `semid train --sasrec`: the baseline, early-stopped on valid NDCG@10, then scored on test. */
-async function runSasrec(args: Parameters<Command['run']>[0], data: string): Promise<number> {
+async function runSasrec(
+  args: Parameters<Command['run']>[0],
+  data: string,
+  dataOpts: LoadSplitOptions,
+): Promise<number> {
   const out = req(args, 'out', 'train');
   const over: Record<string, unknown> =
     str(args, 'config') !== undefined ? readConfigFile(str(args, 'config') as string) : {};
@@ -176,7 +236,7 @@ async function runSasrec(args: Parameters<Command['run']>[0], data: string): Pro
   const { resolveSasrecConfig, trainSasrec, saveSasrec } = await import('../models/sasrec.js');
   const config = resolveSasrecConfig(over);
   const { initTf } = await import('../src/core/tf.js');
-  const split: SplitData = await loadSplit(data, { maxHistory: config.maxLen });
+  const split: SplitData = await loadSplit(data, { ...dataOpts, maxHistory: config.maxLen });
   await initTf();
   const validExamples = sampleExamples(split.valid, int(args, 'valid-users', 0), config.seed);
   const items = split.items.map((i) => i.id);
@@ -215,6 +275,7 @@ async function runSasrec(args: Parameters<Command['run']>[0], data: string): Pro
   });
   const summary = {
     ...portableDataSpec(data, out),
+    dataFlags: dataFlags(args),
     config: r.config,
     epochs: r.epochs,
     bestEpoch: r.bestEpoch + 1,

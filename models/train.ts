@@ -16,9 +16,9 @@ import { createRng, type Rng } from '../src/core/rng.js';
 import type { Code, SplitData } from '../src/core/types.js';
 import { decoderBatch, encDecBatch, itemBatch, itemCatalogue, type TrainBatch, targetCount } from './batch.js';
 import { type ModelConfig, resolveModelConfig } from './config.js';
+import { type EngineName, OnnxEngine, onnxTrains, TfjsEngine, type TrainingEngine } from './engine/trainer.js';
 import { BUNDLED_INDEX, saveModel } from './io.js';
-import { AdamW } from './optim.js';
-import { DataParallel } from './parallel.js';
+import type { AdamWState } from './optim.js';
 import { CodeTransformer } from './transformer.js';
 
 /** Scores a model on validation data; higher is better (valid NDCG@10 in semid). */
@@ -55,6 +55,13 @@ export interface TrainOptions {
   indexDir?: string;
   /** Validation score (higher is better) for early stopping; without it, every epoch runs and the last weights are kept. */
   validate?: ValidationHook;
+  /**
+   * Training engine (models/engine): "onnx" runs forward, backward and AdamW in one onnxruntime session
+   * over all cores; "tfjs" is TensorFlow.js with `workers` data-parallel threads. Both give the same
+   * weights (parity-tested) and checkpoints. Default: "onnx" where it has a training graph (decoder-only
+   * and item-level models without unlikelihood), else "tfjs".
+   */
+  engine?: EngineName;
   /**
    * Chooses the dense item head's fusion weight after training (best weights loaded), e.g. by validation
    * NDCG@10 over a grid; the choice is saved in the model's config and its record in `training.fusion`.
@@ -101,6 +108,8 @@ export interface TrainResult {
   steps: number;
   seconds: number;
   workers: number;
+  /** The training engine used. */
+  engine: EngineName;
   /** Why training stopped: 'epochs' | 'early-stop' | 'time' | 'steps'. */
   stopped: 'epochs' | 'early-stop' | 'time' | 'steps';
   /** Items of the train sequences that have no code in the index (left out). */
@@ -225,7 +234,7 @@ interface CheckpointState {
 async function writeCheckpoint(
   dir: string,
   model: CodeTransformer,
-  opt: AdamW,
+  opt: Pick<TrainingEngine, 'state'>,
   best: Map<string, Float32Array> | undefined,
   state: CheckpointState,
 ): Promise<void> {
@@ -304,15 +313,15 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     );
   }
   const stepsPerEpoch = first.batches.length;
-  const decayed = new Set(model.specs.filter((s) => s.decay).map((s) => s.name));
-  const opt = new AdamW(model.weights, decayed, {
+  const adam = {
     lr: cfg.lr,
     warmup: cfg.warmup,
     totalSteps: stepsPerEpoch * cfg.epochs,
     decay: cfg.decay,
     weightDecay: cfg.weightDecay,
     clipNorm: cfg.clipNorm,
-  });
+  };
+  let adamState: AdamWState | undefined;
   let epochs: EpochRecord[] = [];
   let bestValid: number | undefined;
   let bestEpoch = -1;
@@ -323,11 +332,11 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   let priorSeconds = 0;
   if (resumed && ckptDir) {
     model.assign(await readSub(ckptDir, 'weights', model));
-    opt.load({
+    adamState = {
       step: resumed.adamStep,
       m: await readSub(ckptDir, 'adam_m', model),
       v: await readSub(ckptDir, 'adam_v', model),
-    });
+    };
     if (resumed.hasBest) best = await readSub(ckptDir, 'best', model);
     epochs = resumed.epochs;
     bestValid = resumed.bestValid ?? undefined;
@@ -336,9 +345,15 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     startEpoch = resumed.epoch + 1;
     step = resumed.step;
     priorSeconds = resumed.seconds;
-    log(`resuming from ${ckptDir} after epoch ${resumed.epoch} (step ${step})`);
+    log(`resuming from ${ckptDir} after epoch ${resumed.epoch + 1} (step ${step})`);
   }
-  const dp = await DataParallel.create(model, workers);
+  const engineName = opts.engine ?? (onnxTrains(cfg) ? 'onnx' : 'tfjs');
+  const opt: TrainingEngine =
+    engineName === 'onnx'
+      ? await OnnxEngine.create(model, adam, dense?.catalogue.n ?? 0)
+      : await TfjsEngine.create(model, adam, workers);
+  if (adamState) opt.load(adamState);
+  log(`training engine ${engineName}${engineName === 'tfjs' ? ` (main thread + ${workers} workers)` : ''}`);
   let stopped: TrainResult['stopped'] = 'epochs';
   const itemsWithoutCode = first.missing;
   try {
@@ -350,9 +365,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
       let seen = 0;
       for (const batch of batches) {
         const dropSeed = cfg.dropout > 0 ? (cfg.seed * 7 + step * 131) >>> 0 : undefined;
-        const { loss, grads } = await dp.grads(batch, dropSeed);
-        opt.apply(grads);
-        for (const g of grads.values()) g.dispose();
+        const { loss } = await opt.step(batch, dropSeed);
         step++;
         n++;
         lossSum += loss;
@@ -377,6 +390,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
         tokensPerSecond: tokens / seconds,
         seconds,
       };
+      opt.sync();
       if (opts.validate && (epoch + 1) % cfg.evalEvery === 0) {
         opts.signal?.throwIfAborted();
         rec.valid = await opts.validate(model);
@@ -430,8 +444,8 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     model.dispose();
     throw e;
   } finally {
-    await dp.close();
-    opt.dispose();
+    opt.sync();
+    await opt.close();
   }
   if (best) model.assign(best);
   let fusion: FusionChoice | undefined;
@@ -455,6 +469,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     steps: step,
     seconds,
     workers,
+    engine: engineName,
     stopped,
     itemsWithoutCode,
     ...(fusion !== undefined ? { fusion } : {}),
@@ -473,6 +488,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
         steps: step,
         seconds,
         workers,
+        engine: engineName,
         stopped,
         itemsWithoutCode,
         ...(fusion !== undefined ? { fusion } : {}),

@@ -6,7 +6,10 @@
 import { join } from 'node:path';
 import { buildIndex, loadIndex } from '../../indexer/artifact.js';
 import type { SchemeName } from '../../indexer/types.js';
+import { resolveModelConfig } from '../../models/config.js';
 import { applyPreset, DEFAULT_PRESET } from '../../models/presets.js';
+import type { StepCallback } from '../../models/train.js';
+import type { CodeTable } from '../core/codes.js';
 import { loadSplit } from '../core/data/index.js';
 import { initTf } from '../core/tf.js';
 import type { SplitData } from '../core/types.js';
@@ -58,15 +61,28 @@ export const COMPARE_DEFAULTS: Readonly<CompareConfig> = Object.freeze({
   runtime: 'onnx',
 });
 
+/** Items under each used first-level code, largest first (the report's items-per-code chart). */
+export function itemsPerFirstLevel(table: CodeTable): number[] {
+  const counts = new Map<number, number>();
+  for (const [, code] of table.entries()) counts.set(code[0] as number, (counts.get(code[0] as number) ?? 0) + 1);
+  return [...counts.values()].sort((a, b) => b - a);
+}
+
+/** How the stages report training progress (the CLI's progress bar); silent by default. */
+export interface StageHooks {
+  log?: (line: string) => void;
+  /** Data-reading flags recorded in every model's manifest (so `semid eval` reads the data alike). */
+  dataFlags?: Record<string, unknown>;
+  /** A per-training progress sink: `onStep` after each step, `pause` before each validation. */
+  trainProgress?: (epochs: number) => { onStep: StepCallback; pause: () => void };
+}
+
 /** The real stages: indexer/artifact buildIndex, models/train trainModel, eval/evaluate evaluate. */
-export function realStages(
-  cfg: CompareConfig,
-  dataSpec: string,
-  log: (line: string) => void = () => {},
-): CompareStages {
+export function realStages(cfg: CompareConfig, dataSpec: string, hooks: StageHooks = {}): CompareStages {
+  const log = hooks.log ?? (() => {});
   return {
     async buildIndex({ scheme, seed, split, out }) {
-      const { diagnostics } = await buildIndex({
+      const { diagnostics, table } = await buildIndex({
         scheme: scheme as SchemeName,
         split,
         config: cfg.schemes[scheme],
@@ -80,12 +96,14 @@ export function realStages(
         maxItemsPerCode: diagnostics.maxItemsPerCode,
         dedupShare: diagnostics.dedupShare,
         levels: diagnostics.levels.length,
-        'util@L0': diagnostics.levels[0]?.utilization ?? Number.NaN,
-        'perplexity@L0': diagnostics.levels[0]?.perplexity ?? Number.NaN,
       };
+      diagnostics.levels.forEach((l, i) => {
+        values[`util@L${i}`] = l.utilization;
+        values[`perplexity@L${i}`] = l.perplexity;
+      });
       if (diagnostics.prefixCoherence !== undefined) values.prefixCoherence = diagnostics.prefixCoherence;
       if (diagnostics.reconstructionError !== undefined) values.reconstructionError = diagnostics.reconstructionError;
-      return { values };
+      return { values, series: { itemsPerL0: itemsPerFirstLevel(table) } };
     },
     async train({ scheme, seed, split, indexDir, out }) {
       await initTf();
@@ -93,18 +111,29 @@ export function realStages(
       const index = await loadIndex(indexDir, { encoder: false });
       const validExamples = sampleExamples(split.valid, cfg.validUsers, seed);
       const score = validationScorer({ table: index.table, examples: validExamples, beamWidth: cfg.beamWidth });
+      const modelConfig = applyPreset(cfg.preset, index.table.size, { ...cfg.model, seed });
+      const progress = hooks.trainProgress?.(resolveModelConfig(modelConfig).epochs);
+      const validate = validationHook(score);
       const result = await trainModel({
         table: index.table,
         data: split,
-        config: applyPreset(cfg.preset, index.table.size, { ...cfg.model, seed }),
+        config: modelConfig,
         workers: cfg.workers,
         out,
         indexDir,
         maxSeconds: cfg.maxTrainSeconds > 0 ? cfg.maxTrainSeconds : undefined,
-        validate: validationHook(score),
+        ...(progress ? { onStep: progress.onStep } : {}),
+        validate: (model) => {
+          progress?.pause();
+          return validate(model);
+        },
         selectFusion: fusionSelector('onnx', score),
         log,
-        trainingInfo: { ...portableDataSpec(dataSpec, out), validUsers: validExamples.length },
+        trainingInfo: {
+          ...portableDataSpec(dataSpec, out),
+          ...(hooks.dataFlags && Object.keys(hooks.dataFlags).length > 0 ? { dataFlags: hooks.dataFlags } : {}),
+          validUsers: validExamples.length,
+        },
       });
       result.model.dispose();
       if (result.stopped === 'time') {
@@ -115,11 +144,12 @@ export function realStages(
       return {
         values: {
           epochs: result.epochs.length,
-          bestEpoch: result.bestEpoch,
+          bestEpoch: result.bestEpoch + 1,
           'validNdcg@10': result.bestValid ?? Number.NaN,
           steps: result.steps,
           timeCapped: result.stopped === 'time' ? 1 : 0,
         },
+        series: { loss: result.epochs.map((e) => e.loss), valid: result.epochs.map((e) => e.valid ?? null) },
       };
     },
     async evaluate({ split, modelDir, indexDir }) {
@@ -169,6 +199,10 @@ export interface CompareOptions {
   split?: SplitData;
   /** Progress lines. */
   log?: (line: string) => void;
+  /** Data-reading flags the split was loaded with (recorded in the report and every model's manifest). */
+  dataFlags?: Record<string, unknown>;
+  /** A per-training progress sink (see StageHooks). */
+  trainProgress?: StageHooks['trainProgress'];
 }
 
 /**
@@ -186,8 +220,18 @@ export async function compare(opts: CompareOptions): Promise<CompareReport> {
     seeds,
     out: opts.out,
     work: join(opts.out, 'work'),
-    stages: realStages(cfg, opts.data, log),
-    config: { data: opts.data, compared: opts.schemes, seeds, ...cfg },
+    stages: realStages(cfg, opts.data, {
+      log,
+      ...(opts.dataFlags ? { dataFlags: opts.dataFlags } : {}),
+      ...(opts.trainProgress ? { trainProgress: opts.trainProgress } : {}),
+    }),
+    config: {
+      data: opts.data,
+      ...(opts.dataFlags && Object.keys(opts.dataFlags).length > 0 ? { dataFlags: opts.dataFlags } : {}),
+      compared: opts.schemes,
+      seeds,
+      ...cfg,
+    },
     log,
   });
 }
