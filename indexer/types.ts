@@ -3,6 +3,7 @@
  * IndexingScheme and passes the one shared contract suite (tests/indexer/contract.test.ts).
  */
 import type { CodeTable } from '../src/core/codes.js';
+import type { ConfigSpec } from '../src/core/config.js';
 import type { Rng } from '../src/core/rng.js';
 import type { Item, ItemId } from '../src/core/types.js';
 
@@ -85,7 +86,9 @@ export interface ItemEncoder {
 export interface IndexingScheme<C extends object = object> {
   readonly name: SchemeName;
   readonly description: string;
-  /** Documented defaults. */
+  /** Every config field: kind, default, bounds and doc (rendered by `--help` and the docs). */
+  readonly spec: ConfigSpec<C>;
+  /** The defaults of `spec`. */
   readonly defaults: C;
   /** Validates a partial config; reports ALL problems at once (SEMID_ERR_BAD_CONFIG). */
   resolve(partial: Partial<C> | undefined): C;

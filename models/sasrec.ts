@@ -18,6 +18,7 @@ import {
   writeJson,
 } from '../src/core/artifact.js';
 import { recencyMap } from '../src/core/codes.js';
+import { type AnyField, type ConfigOf, defaultsOf, resolveConfig } from '../src/core/config.js';
 import { SemidError } from '../src/core/errors.js';
 import { createRng, type Rng } from '../src/core/rng.js';
 import { type Tensor, tf, tidyData } from '../src/core/tf.js';
@@ -37,84 +38,48 @@ import {
 import { AdamW } from './optim.js';
 import { INIT_STD, type ParamSpec } from './transformer.js';
 
-/** SASRec hyper-parameters (defaults: the calibration settings of issue 4). */
-export interface SasrecConfig {
-  /** Hidden size (embedding and FFN width). Default 128. */
-  hidden: number;
-  /** Transformer blocks. Default 2. */
-  blocks: number;
-  /** Attention heads. Default 1. */
-  heads: number;
-  /** Dropout on embeddings and sublayer outputs. Default 0.2. */
-  dropout: number;
-  /** History length. Default 20. */
-  maxLen: number;
-  /** Adam learning rate. Default 1e-3. */
-  lr: number;
-  /** Sequences per step. Default 128. */
-  batch: number;
-  /** Maximum epochs. Default 200. */
-  epochs: number;
-  /** Validations without improvement before stopping. Default 5. */
-  patience: number;
-  /** Validate every this many epochs. Default 2. */
-  evalEvery: number;
-  /** Training windows end every this many items from the sequence end. Default 10. */
-  windowStride: number;
-  /**
-   * A learned repeat bias (default false): an item of the user's history gets `repeat[r]` added to its
-   * score, r its recency (0 = the most recent item), trained with the rest (as the item-level model's
-   * `denseRepeat`), so the model learns from the training sequences how often users return to an item.
-   */
-  repeatBias: boolean;
-  /** Seed of initialisation, batching and dropout. Default 42. */
-  seed: number;
-}
+/** SASRec hyper-parameters (defaults: the calibration settings of issue 4): kind, default, bounds, doc. */
+export const SASREC_SPEC = {
+  hidden: { kind: 'int', default: 128, min: 1, doc: 'hidden size (embedding and FFN width)' },
+  blocks: { kind: 'int', default: 2, min: 1, doc: 'transformer blocks' },
+  heads: { kind: 'int', default: 1, min: 1, doc: 'attention heads; must divide hidden' },
+  dropout: { kind: 'number', default: 0.2, min: 0, below: 1, doc: 'dropout on embeddings and sublayer outputs' },
+  maxLen: { kind: 'int', default: 20, min: 1, doc: 'history length' },
+  lr: { kind: 'number', default: 1e-3, above: 0, doc: 'Adam learning rate' },
+  batch: { kind: 'int', default: 128, min: 1, doc: 'sequences per step' },
+  epochs: { kind: 'int', default: 200, min: 1, doc: 'maximum epochs' },
+  patience: { kind: 'int', default: 5, min: 0, doc: 'validations without improvement before stopping' },
+  evalEvery: { kind: 'int', default: 2, min: 1, doc: 'validate every this many epochs' },
+  windowStride: {
+    kind: 'int',
+    default: 10,
+    min: 1,
+    doc: 'training windows end every this many items from the sequence end',
+  },
+  repeatBias: {
+    kind: 'bool',
+    default: false,
+    doc: "a learned repeat bias: an item of the user's history gets repeat[r] added to its score, r its recency (0 = the most recent item), trained with the rest (as the item-level model's denseRepeat), so the model learns from the training sequences how often users return to an item",
+  },
+  seed: { kind: 'int', default: 42, min: 0, doc: 'seed of initialisation, batching and dropout' },
+} satisfies Record<string, AnyField>;
 
-/** Documented defaults. */
-export const DEFAULT_SASREC_CONFIG: Readonly<SasrecConfig> = Object.freeze({
-  hidden: 128,
-  blocks: 2,
-  heads: 1,
-  dropout: 0.2,
-  maxLen: 20,
-  lr: 1e-3,
-  batch: 128,
-  epochs: 200,
-  patience: 5,
-  evalEvery: 2,
-  windowStride: 10,
-  repeatBias: false,
-  seed: 42,
-});
+/** SASRec hyper-parameters (see SASREC_SPEC for each field). */
+export type SasrecConfig = ConfigOf<typeof SASREC_SPEC>;
+
+/** The defaults of SASREC_SPEC. */
+export const DEFAULT_SASREC_CONFIG: Readonly<SasrecConfig> = Object.freeze(defaultsOf<SasrecConfig>(SASREC_SPEC));
 
 /** Merges over the defaults and reports every problem at once (SEMID_ERR_BAD_CONFIG). */
 export function resolveSasrecConfig(partial: Partial<SasrecConfig> | undefined): SasrecConfig {
-  const p = (partial ?? {}) as Record<string, unknown>;
-  const problems: string[] = [];
-  for (const k of Object.keys(p)) if (!(k in DEFAULT_SASREC_CONFIG)) problems.push(`unknown key "${k}"`);
-  const c = { ...DEFAULT_SASREC_CONFIG } as Record<string, unknown>;
-  for (const [k, v] of Object.entries(p)) if (k in DEFAULT_SASREC_CONFIG && v !== undefined) c[k] = v;
-  const cfg = c as unknown as SasrecConfig;
-  for (const f of ['hidden', 'blocks', 'heads', 'maxLen', 'batch', 'epochs', 'evalEvery', 'windowStride'] as const) {
-    if (!Number.isInteger(cfg[f]) || cfg[f] < 1)
-      problems.push(`${f} must be an integer >= 1, got ${JSON.stringify(cfg[f])}`);
-  }
-  for (const f of ['patience', 'seed'] as const) {
-    if (!Number.isInteger(cfg[f]) || cfg[f] < 0)
-      problems.push(`${f} must be an integer >= 0, got ${JSON.stringify(cfg[f])}`);
-  }
-  if (!(cfg.dropout >= 0 && cfg.dropout < 1))
-    problems.push(`dropout must be in [0, 1), got ${JSON.stringify(cfg.dropout)}`);
-  if (!(cfg.lr > 0)) problems.push(`lr must be positive, got ${JSON.stringify(cfg.lr)}`);
-  if (typeof cfg.repeatBias !== 'boolean')
-    problems.push(`repeatBias must be a boolean, got ${JSON.stringify(cfg.repeatBias)}`);
-  if (Number.isInteger(cfg.hidden) && Number.isInteger(cfg.heads) && cfg.heads > 0 && cfg.hidden % cfg.heads !== 0) {
-    problems.push(`heads (${cfg.heads}) must divide hidden (${cfg.hidden})`);
-  }
-  if (problems.length > 0)
-    throw new SemidError('SEMID_ERR_BAD_CONFIG', `SASRec config: ${problems.join('; ')}`, { problems });
-  return cfg;
+  return resolveConfig<SasrecConfig>('SASRec', SASREC_SPEC, partial, {
+    rules: [
+      {
+        needs: ['hidden', 'heads'],
+        check: (c) => (c.hidden % c.heads !== 0 ? `heads (${c.heads}) must divide hidden (${c.hidden})` : undefined),
+      },
+    ],
+  });
 }
 
 /** A batch of left-padded item-index windows (index 0 = padding, item k at index k+1). */
