@@ -1,5 +1,5 @@
 /**
- * Per-kernel profile of one training step (forward + backward) of issue 4's reference shape
+ * Per-kernel profile of one training step (forward + backward) of the reference shape
  * (d_model 128, 4 heads, 2 layers, FFN 512, sequence 64, batch 64, vocabulary 1024): the kernels
  * that dominate, with their input shapes, summed over the step. Custom-gradient wrappers appear as
  * "forward" rows and include the kernels inside them, so the total double-counts.

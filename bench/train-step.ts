@@ -1,5 +1,5 @@
 /**
- * The reference training step of issue 4: d_model 128, 4 heads, 2 layers, FFN 512, sequence 64,
+ * The reference training step (the shape bench/train-profile.ts also uses): d_model 128, 4 heads, 2 layers, FFN 512, sequence 64,
  * batch 64, vocabulary 1024 (about 13.7 GFLOP: 3x the forward matmul FLOPs). Reports seconds/step,
  * tokens/s, achieved GFLOP/s and the ratio to the CPU's fp32 peak (540 GFLOP/s, 2 cores AVX-512),
  * single-thread and data-parallel, plus a per-phase split of the single-thread step.

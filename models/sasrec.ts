@@ -1,10 +1,11 @@
 /**
  * SASRec (Kang & McAuley, ICDM 2018): the ID-based baseline the generative models must clear.
  * A causal transformer over item-id embeddings; the next item is scored against every item
- * embedding (shared input/output embedding). Deliberate differences from the paper, following the
- * calibration in issue 4: full-softmax cross-entropy over the whole catalogue at every position
- * (instead of one sampled negative with BCE), pre-LayerNorm blocks, and training windows of each
- * user's TRAIN sequence ending every `windowStride` items (instead of only its last maxLen items).
+ * embedding (shared input/output embedding). Deliberate differences from the paper, which make a
+ * stronger baseline: full-softmax cross-entropy over the whole catalogue at every position (instead of
+ * one sampled negative with BCE; see Klenitskiy & Vasilev, RecSys 2023), pre-LayerNorm blocks, and
+ * training windows of each user's TRAIN sequence ending every `windowStride` items (instead of only its
+ * last maxLen items).
  * Positions are aligned to the most recent item (position maxLen-1), as with SASRec's left padding.
  */
 import { join } from 'node:path';
@@ -38,7 +39,7 @@ import {
 import { AdamW } from './optim.js';
 import { INIT_STD, type ParamSpec } from './transformer.js';
 
-/** SASRec hyper-parameters (defaults: the calibration settings of issue 4): kind, default, bounds, doc. */
+/** SASRec hyper-parameters (defaults: the settings of the SASRec baselines in docs/RESULTS.md): kind, default, bounds, doc. */
 export const SASREC_SPEC = {
   hidden: { kind: 'int', default: 128, min: 1, doc: 'hidden size (embedding and FFN width)' },
   blocks: { kind: 'int', default: 2, min: 1, doc: 'transformer blocks' },

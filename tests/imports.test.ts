@@ -33,7 +33,7 @@ function importedTops(file: string): string[] {
   return tops;
 }
 
-describe('import direction (DESIGN.md)', () => {
+describe('import direction (src/README.md)', () => {
   it('indexer/, models/ and server/ import from src/core only (and from themselves)', () => {
     const bad: string[] = [];
     for (const top of ['indexer', 'models', 'server']) {

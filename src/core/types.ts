@@ -1,4 +1,4 @@
-/** Core data types shared by every part of semid. See ../shared/DESIGN.md for the glossary. */
+/** Core data types shared by every part of semid: items, interactions, datasets, splits and codes. */
 
 /** A real catalogue entry's id, as the dataset spells it. */
 export type ItemId = string;
