@@ -10,7 +10,7 @@
  * With `--runtime onnx` or `tfjs` the logits come from a randomly initialised default CodeTransformer
  * (d 128, 2 layers; speed does not depend on the weights) over 20-item histories, and the same run
  * reports the share of evaluation time spent in beam search versus inside the model (begin + next).
- * Prints one JSON line (docs/parts/eval.md).
+ * Prints one JSON line (docs/BENCHMARKS.md "Beam-search overhead").
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

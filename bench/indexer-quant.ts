@@ -5,7 +5,7 @@
  * collisionRateBefore, reconstruction error, prefix coherence.
  *
  *   npx tsx bench/indexer-quant.ts [--data ../shared/data/beauty] [--seed 42] [--schemes rqkmeans,rqvae]
- *       [--config '{"rqvae": {"epochs": 50}}'] [--results runs/bench/indexer-quant.json] [--doc docs/parts/quant.md]
+ *       [--config '{"rqvae": {"epochs": 50}}'] [--results runs/bench/indexer-quant.json] [--doc docs/BENCHMARKS.md]
  *
  * Each run merges its results into the JSON file (so heavy schemes can run as separate, time-bounded
  * processes) and rewrites the table between the BENCH markers of the doc from everything measured.
@@ -31,7 +31,7 @@ const { values } = parseArgs({
     schemes: { type: 'string', default: 'rqkmeans,rqkmeans-balanced,rqvae,letter' },
     config: { type: 'string', default: '{}' },
     results: { type: 'string', default: 'runs/bench/indexer-quant.json' },
-    doc: { type: 'string', default: 'docs/parts/quant.md' },
+    doc: { type: 'string', default: 'docs/BENCHMARKS.md' },
   },
 });
 
@@ -193,7 +193,10 @@ for (const r of sorted) {
 }
 const runs = sorted
   .filter((r) => r.kind === 'built')
-  .map((r) => `- ${r.name}: \`${r.command}\` (seed ${r.seed}, ${r.measuredAt}, ${f(r.wallSeconds, 1)} s wall)`);
+  .map(
+    (r) =>
+      `- ${r.name}: \`${r.command}\` (seed ${r.seed}, ${r.measuredAt.slice(0, 10)}, ${f(r.wallSeconds, 1)} s wall)`,
+  );
 const block = [
   '<!-- BENCH:indexer-quant:start -->',
   `Dataset: ${dataDir} (${items.length} items). Machine: ${cpus().length} cores, no GPU, TensorFlow.js wasm backend (single-threaded), shared with other jobs (wall time includes waiting for the CPU; CPU time does not).`,

@@ -2,19 +2,23 @@ import { join, resolve } from 'node:path';
 import { buildIndex, loadIndex } from '../indexer/artifact.js';
 import { SCHEME_NAMES } from '../indexer/registry.js';
 import type { SchemeName } from '../indexer/types.js';
+import { applyPreset, DEFAULT_PRESET, PRESET_NAMES } from '../models/presets.js';
 import { loadSplit } from '../src/core/data/index.js';
 import { SemidError } from '../src/core/errors.js';
+import type { GenerativeModel } from '../src/core/model.js';
 import { initTf } from '../src/core/tf.js';
 import type { SplitData } from '../src/core/types.js';
 import { type CompareStages, runCompare } from '../src/eval/compare.js';
 import { evaluate, resultValues } from '../src/eval/evaluate.js';
 import type { CompareReport } from '../src/eval/report.js';
 import { type Command, int, log, type ParsedArgs, readConfigFile, str } from './command.js';
-import { onnxReplica, openModel, sampleExamples } from './models.js';
+import { fusionSelector, onnxReplica, openModel, sampleExamples } from './models.js';
 
 /** What a compare run is configured by (flags, or a JSON/YAML file given with --config). */
 export interface CompareConfig {
-  /** Partial model config shared by every scheme (models/config.ts). */
+  /** Model recipe (models/presets.ts) that `model` applies over; default quality. */
+  preset: string;
+  /** Partial model config shared by every scheme (models/config.ts), over the preset. */
   model: Record<string, unknown>;
   /** Partial scheme configs, by scheme name. */
   schemes: Record<string, Record<string, unknown>>;
@@ -38,6 +42,7 @@ export interface CompareConfig {
 }
 
 const DEFAULTS: CompareConfig = {
+  preset: DEFAULT_PRESET,
   model: {},
   schemes: {},
   validUsers: 2000,
@@ -76,10 +81,20 @@ export function realStages(cfg: CompareConfig, dataSpec: string): CompareStages 
       const { trainModel } = await import('../models/train.js');
       const index = await loadIndex(indexDir, { encoder: false });
       const validExamples = sampleExamples(split.valid, cfg.validUsers, seed);
+      const scoreValid = async (m: GenerativeModel) => {
+        const r = await evaluate({
+          model: m,
+          table: index.table,
+          examples: validExamples,
+          ks: [10],
+          beamWidth: cfg.beamWidth,
+        });
+        return r.metrics['ndcg@10'] ?? 0;
+      };
       const result = await trainModel({
         table: index.table,
         data: split,
-        config: { ...cfg.model, seed },
+        config: applyPreset(cfg.preset, index.table.size, { ...cfg.model, seed }),
         workers: cfg.workers,
         out,
         indexDir: resolve(indexDir),
@@ -89,18 +104,12 @@ export function realStages(cfg: CompareConfig, dataSpec: string): CompareStages 
           // weights are exported to a temporary directory, scored on a fixed valid subset, then dropped.
           const onnx = await onnxReplica(model);
           try {
-            const r = await evaluate({
-              model: onnx.model,
-              table: index.table,
-              examples: validExamples,
-              ks: [10],
-              beamWidth: cfg.beamWidth,
-            });
-            return r.metrics['ndcg@10'] ?? 0;
+            return await scoreValid(onnx.model);
           } finally {
             await onnx.close();
           }
         },
+        selectFusion: fusionSelector('onnx', scoreValid),
         log,
         trainingInfo: { data: dataSpec, validUsers: validExamples.length },
       });
@@ -168,6 +177,9 @@ export function resolveCompareConfig(file: Record<string, unknown> | undefined, 
   if (args.values['exclude-history'] === true) cfg.excludeHistory = true;
   if (args.values['also-exclude-history'] === true) cfg.alsoExcludeHistory = true;
   for (const k of Object.keys(file ?? {})) if (!known.has(k)) problems.push(`unknown key "${k}"`);
+  if (str(args, 'preset') !== undefined) cfg.preset = str(args, 'preset') as string;
+  if (!(PRESET_NAMES as readonly string[]).includes(cfg.preset))
+    problems.push(`preset must be one of ${PRESET_NAMES.join(', ')}, got "${cfg.preset}"`);
   if (str(args, 'epochs') !== undefined) cfg.model = { ...cfg.model, epochs: int(args, 'epochs', 0) };
   if (str(args, 'valid-users') !== undefined) cfg.validUsers = int(args, 'valid-users', 0);
   if (str(args, 'beam') !== undefined) cfg.beamWidth = int(args, 'beam', 20);
@@ -228,6 +240,10 @@ const COMMON_OPTIONS = {
   epochs: { type: 'string', description: 'maximum training epochs per scheme' },
   'valid-users': { type: 'string', description: 'validation users sampled for early stopping (0 = all)' },
   beam: { type: 'string', description: 'beam width of the test evaluation', default: '20' },
+  preset: {
+    type: 'string',
+    description: `model recipe the model config applies over (${PRESET_NAMES.join(', ')}; default ${DEFAULT_PRESET})`,
+  },
   'max-train-seconds': { type: 'string', description: 'wall-clock cap per training run (0 = none)' },
   workers: { type: 'string', description: 'training worker threads (default: one per spare core)' },
   runtime: { type: 'string', description: 'evaluation runtime: onnx or tfjs', default: 'onnx' },
@@ -274,6 +290,7 @@ export const DEMO_SCHEMES = ['random', 'sequential', 'collaborative', 'rqkmeans'
 /** The demo's model and index settings: small enough to finish in about 3 minutes on 2 cores. */
 export const DEMO_CONFIG: CompareConfig = {
   ...DEFAULTS,
+  preset: 'fast',
   model: { dModel: 64, layers: 2, heads: 2, ffn: 256, epochs: 6, batch: 64, lr: 3e-3, warmup: 50, patience: 2 },
   schemes: { rqvae: { epochs: 15 } },
   validUsers: 300,

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { FusionChoice } from '../models/train.js';
 import type { CodeTransformer } from '../models/transformer.js';
 import { readJson } from '../src/core/artifact.js';
 import type { GenerativeModel } from '../src/core/model.js';
@@ -55,6 +56,7 @@ export async function openModel(
  */
 export async function onnxReplica(
   model: CodeTransformer,
+  opts: { scoreWeight?: number } = {},
 ): Promise<{ model: GenerativeModel; close: () => Promise<void> }> {
   const { exportWeights } = await import('../models/onnx/export.js');
   const { OnnxModel } = await import('../models/onnx/runtime.js');
@@ -64,7 +66,7 @@ export async function onnxReplica(
       { config: model.config, levelSizes: model.layout.levelSizes, values: model.values() },
       join(dir, 'onnx'),
     );
-    const m = await OnnxModel.load(dir);
+    const m = await OnnxModel.load(dir, opts);
     return {
       model: m,
       close: async () => {
@@ -76,6 +78,37 @@ export async function onnxReplica(
     await rm(dir, { recursive: true, force: true });
     throw e;
   }
+}
+
+/**
+ * The `selectFusion` hook of training: scores the model on `score` (validation NDCG@10) at every weight
+ * of FUSION_GRID (0 = the code head alone) and keeps the best (the smaller weight on a tie).
+ * `runtime` onnx scores an onnxruntime copy per weight; tfjs sets the weight on the model itself.
+ */
+export function fusionSelector(
+  runtime: Runtime,
+  score: (model: GenerativeModel) => Promise<number>,
+): (model: CodeTransformer) => Promise<FusionChoice> {
+  return async (model) => {
+    const { FUSION_GRID } = await import('../models/presets.js');
+    const scores: FusionChoice['scores'] = [];
+    for (const weight of FUSION_GRID) {
+      if (runtime === 'onnx') {
+        const copy = await onnxReplica(model, { scoreWeight: weight });
+        try {
+          scores.push({ weight, score: await score(copy.model) });
+        } finally {
+          await copy.close();
+        }
+      } else {
+        model.setDenseFusion(weight);
+        scores.push({ weight, score: await score(model) });
+      }
+    }
+    let best = scores[0] as FusionChoice['scores'][number];
+    for (const s of scores) if (s.score > best.score) best = s;
+    return { weight: best.weight, scores };
+  };
 }
 
 /** `n` examples picked by a seeded shuffle, in their original order (all of them when n <= 0 or n >= length). */

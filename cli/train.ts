@@ -1,22 +1,40 @@
+import { applyPreset, DEFAULT_PRESET, PRESET_DOCS, PRESET_NAMES } from '../models/presets.js';
 import { datasetFingerprint, loadSplit } from '../src/core/data/index.js';
 import { SemidError } from '../src/core/errors.js';
+import type { GenerativeModel } from '../src/core/model.js';
 import type { SplitData } from '../src/core/types.js';
 import { evaluate, evaluateRanker } from '../src/eval/evaluate.js';
 import { type Command, int, log, Progress, readConfigFile, req, str } from './command.js';
-import { onnxReplica, sampleExamples } from './models.js';
+import { fusionSelector, onnxReplica, sampleExamples } from './models.js';
 
 /** `semid train`. */
 export const trainCommand: Command = {
   name: 'train',
   summary: 'train the generative model on an index and a dataset (early stopping on valid NDCG@10)',
   usage:
-    'semid train --index <dir> --data <dir|synthetic> --out <dir> [--config file] [--arch decoder|encdec|item] [--epochs n] [--seed n] [--workers n] [--resume]',
+    'semid train --index <dir> --data <dir|synthetic> --out <dir> [--preset quality|fast] [--config file] [--arch decoder|encdec|item] [--epochs n] [--seed n] [--fusion x] [--workers n] [--resume]',
   options: {
     index: { type: 'string', description: 'index directory (from semid index build)' },
     data: { type: 'string', description: 'dataset directory or spec (the one the index was built on)' },
     out: { type: 'string', description: 'model directory to write (a checkpoint is kept inside for --resume)' },
-    config: { type: 'string', description: 'model config file (JSON or YAML), fields of ModelConfig; flags win' },
-    arch: { type: 'string', description: 'decoder (default), encdec (TIGER) or item (one position per item)' },
+    preset: {
+      type: 'string',
+      description: `model recipe the config file and flags apply over: ${PRESET_NAMES.map((p) => `${p} (${PRESET_DOCS[p]})`).join('; ')}`,
+      default: DEFAULT_PRESET,
+    },
+    config: {
+      type: 'string',
+      description: 'model config file (JSON or YAML), fields of ModelConfig over the preset; flags win',
+    },
+    fusion: {
+      type: 'string',
+      description:
+        "weight of the dense item head's score in decoding; default: chosen on the validation split after training",
+    },
+    arch: {
+      type: 'string',
+      description: 'item (one position per item; the presets use it), decoder (flattened codes) or encdec (TIGER)',
+    },
     epochs: { type: 'string', description: 'maximum epochs' },
     seed: { type: 'string', description: 'seed of initialisation, batching and dropout' },
     workers: {
@@ -52,13 +70,23 @@ export const trainCommand: Command = {
     if (arch !== undefined) over.arch = arch;
     if (str(args, 'epochs') !== undefined) over.epochs = int(args, 'epochs', 0);
     if (str(args, 'seed') !== undefined) over.seed = int(args, 'seed', 0);
+    const fusionFlag = str(args, 'fusion');
+    if (fusionFlag !== undefined) {
+      const f = Number(fusionFlag);
+      if (!(f >= 0) || !Number.isFinite(f)) {
+        throw new SemidError('SEMID_ERR_BAD_INPUT', `--fusion must be a number >= 0, got "${fusionFlag}"`);
+      }
+      over.denseFusion = f;
+    }
     const maxMinutes = str(args, 'max-minutes');
     if (maxMinutes !== undefined && !(Number(maxMinutes) > 0)) {
       throw new SemidError('SEMID_ERR_BAD_INPUT', `--max-minutes must be a positive number, got "${maxMinutes}"`);
     }
 
     const { resolveModelConfig } = await import('../models/config.js');
-    const config = resolveModelConfig(over);
+    const preset = str(args, 'preset') ?? DEFAULT_PRESET;
+    // checked before any data is read; the final config adds the catalogue-derived values of the preset
+    let config = resolveModelConfig(applyPreset(preset, 1, over));
     const { initTf } = await import('../src/core/tf.js');
     const { loadIndex } = await import('../indexer/artifact.js');
     const { trainModel, defaultWorkers } = await import('../models/train.js');
@@ -77,6 +105,7 @@ export const trainCommand: Command = {
         `the index ${indexDir} was built on a different dataset (${index.manifest.dataset.name}) than ${data}; train on the data the index was built from`,
       );
     }
+    config = resolveModelConfig(applyPreset(preset, index.table.size, over));
     const backend = await initTf();
     const validUsers = int(args, 'valid-users', 0);
     const validRuntime = str(args, 'valid-runtime') ?? 'onnx';
@@ -84,8 +113,20 @@ export const trainCommand: Command = {
       throw new SemidError('SEMID_ERR_BAD_INPUT', `--valid-runtime must be onnx or tfjs, got "${validRuntime}"`);
     }
     const validExamples = sampleExamples(split.valid, validUsers, config.seed);
+    const scoreValid = async (m: GenerativeModel) => {
+      const r = await evaluate({
+        model: m,
+        table: index.table,
+        examples: validExamples,
+        ks: [10],
+        beamWidth: config.beamWidth,
+        maxHistory: config.maxHistory,
+        batchSize: 128,
+      });
+      return r.metrics['ndcg@10'] ?? 0;
+    };
     log(
-      `[train] ${config.arch} model, ${split.users.length} users, ${index.table.size} items, levels [${index.table.levelSizes}], ` +
+      `[train] preset ${preset}: ${config.arch} model, ${split.users.length} users, ${index.table.size} items, levels [${index.table.levelSizes}], ` +
         `backend ${backend}, ${workers} worker thread(s); validating on ${validExamples.length} users`,
     );
     let progress: Progress | undefined;
@@ -115,17 +156,9 @@ export const trainCommand: Command = {
         progress?.done();
         progress = undefined;
         const decoder = validRuntime === 'onnx' ? await onnxReplica(model) : undefined;
-        const r = await evaluate({
-          model: decoder?.model ?? model,
-          table: index.table,
-          examples: validExamples,
-          ks: [10],
-          beamWidth: config.beamWidth,
-          maxHistory: config.maxHistory,
-          batchSize: 128,
-        }).finally(() => decoder?.close());
-        return r.metrics['ndcg@10'] ?? 0;
+        return scoreValid(decoder?.model ?? model).finally(() => decoder?.close());
       },
+      ...(fusionFlag === undefined ? { selectFusion: fusionSelector(validRuntime, scoreValid) } : {}),
       trainingInfo: { data, scheme: index.manifest.scheme, validUsers: validExamples.length },
     });
     log(

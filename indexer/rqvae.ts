@@ -3,6 +3,8 @@
  * Retrieval"): an RQ-VAE over item text embeddings, 3 levels x 256 codes, latent 32, MLP
  * encoder/decoder, commitment beta 0.25, codebooks initialised by k-means, then a 4th level that
  * breaks collisions (collision mode selectable).
+ * Defaults: dead codes are re-seeded during training and collisions are resolved by Sinkhorn
+ * re-assignment on the last level (the configuration measured best on Beauty; docs/RESULTS.md).
  * Differences from the paper: TF-IDF + LSA text features by default instead of Sentence-T5 (external
  * embeddings can be given); Adam for a few hundred epochs instead of Adagrad for 20k (sized for a
  * 2-core CPU); the model details in indexer/quant/rqvae-model.ts.

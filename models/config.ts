@@ -1,6 +1,8 @@
 /**
  * The generative model's config: one entry per field (kind, default, bounds, doc) in `MODEL_SPEC`,
- * resolved by the one config mechanism (src/core/config.ts), which reports ALL problems at once. The resolved config is written into the model
+ * resolved by the one config mechanism (src/core/config.ts), which reports ALL problems at once. The
+ * resolved config is written into the model artifact's manifest.json. Defaults are sized for a 2-core
+ * CPU (see docs/guide/train.md); models/presets.ts names the recipes built over them. The resolved config is written into the model
  * artifact's manifest.json. Defaults are sized for a 2-core CPU (see docs/parts/model.md).
  */
 import { type AnyField, type ConfigOf, type ConfigRule, defaultsOf, resolveConfig } from '../src/core/config.js';

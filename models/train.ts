@@ -49,6 +49,12 @@ export interface TrainOptions {
   indexDir?: string;
   /** Validation score (higher is better) for early stopping; without it, every epoch runs and the last weights are kept. */
   validate?: ValidationHook;
+  /**
+   * Chooses the dense item head's fusion weight after training (best weights loaded), e.g. by validation
+   * NDCG@10 over a grid; the choice is saved in the model's config and its record in `training.fusion`.
+   * Called only for a model with a dense item head.
+   */
+  selectFusion?: (model: CodeTransformer) => Promise<FusionChoice>;
   /** Stop after this many seconds of training (checked between steps; the epoch is then validated). */
   maxSeconds?: number;
   /** Stop after this many optimiser steps in total (tests, benchmarks). */
@@ -58,6 +64,13 @@ export interface TrainOptions {
   trainingInfo?: Record<string, unknown>;
   /** Log lines (epoch summaries). */
   log?: (line: string) => void;
+}
+
+/** The fusion weight a `selectFusion` hook chose, with the validation score of every weight it tried. */
+export interface FusionChoice {
+  weight: number;
+  /** Validation score (NDCG@10) by weight; weight 0 is the code head alone. */
+  scores: { weight: number; score: number }[];
 }
 
 /** What `trainModel` returns. The model holds the best weights (by validation) or the last ones. */
@@ -74,6 +87,8 @@ export interface TrainResult {
   stopped: StopReason;
   /** Items of the train sequences that have no code in the index (left out). */
   itemsWithoutCode: number;
+  /** The dense fusion weight chosen after training (with `selectFusion` and a dense item head). */
+  fusion?: FusionChoice;
 }
 
 /**
@@ -283,6 +298,17 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   const { epochs, steps: step, stopped } = run;
   const { best, bestEpoch, bestValid } = stopper;
   if (best) model.assign(best);
+  let fusion: FusionChoice | undefined;
+  if (opts.selectFusion && cfg.arch === 'item' && cfg.dense > 0) {
+    fusion = await opts.selectFusion(model);
+    model.setDenseFusion(fusion.weight);
+    cfg = model.config;
+    log(
+      `dense fusion weight ${fusion.weight} chosen on valid (` +
+        fusion.scores.map((s) => `${s.weight}: ${s.score.toFixed(4)}`).join(', ') +
+        ')',
+    );
+  }
   const seconds = priorSeconds + (performance.now() - t0) / 1000;
   const result: TrainResult = {
     model,
@@ -295,6 +321,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     workers,
     stopped,
     itemsWithoutCode,
+    ...(fusion !== undefined ? { fusion } : {}),
   };
   if (opts.out) {
     const out = opts.out;
@@ -311,6 +338,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
         workers,
         stopped,
         itemsWithoutCode,
+        ...(fusion !== undefined ? { fusion } : {}),
       },
       fill: async (tmp) => {
         if (existsSync(ck)) await cp(ck, join(tmp, 'checkpoint'), { recursive: true });

@@ -9,6 +9,7 @@
  * The shared blocks are in models/blocks.ts; embedding (decoder, encdec) = token + position + level.
  */
 import { TokenLayout } from '../src/core/codes.js';
+import { fieldProblem } from '../src/core/config.js';
 import { SemidError } from '../src/core/errors.js';
 import type { DecodingSession, GenerativeModel } from '../src/core/model.js';
 import { type Tensor, tf } from '../src/core/tf.js';
@@ -18,7 +19,7 @@ import { encdecArch } from './arch/encdec.js';
 import { itemArch } from './arch/item.js';
 import type { TrainBatch } from './batch.js';
 import { Blocks, Drop } from './blocks.js';
-import type { ModelArch, ModelConfig } from './config.js';
+import { MODEL_SPEC, type ModelArch, type ModelConfig } from './config.js';
 import { embedSum, layerNorm, linear } from './ops.js';
 import { type ParamSpec, ParamStore, SpecList, valueProblems } from './weights.js';
 
@@ -63,7 +64,8 @@ export function paramSpecs(cfg: ModelConfig, levels: number, vocabSize: number):
  * decoding; `loss` is what training differentiates.
  */
 export class CodeTransformer implements GenerativeModel {
-  readonly config: ModelConfig;
+  /** The resolved config; only `denseFusion` changes after construction (setDenseFusion). */
+  config: ModelConfig;
   readonly layout: TokenLayout;
   readonly vocabSize: number;
   readonly maxHistory: number;
@@ -126,6 +128,13 @@ export class CodeTransformer implements GenerativeModel {
   /** Copies of every weight's values, by name. */
   values(): Map<string, Float32Array> {
     return this.store.values();
+  }
+
+  /** Sets the weight of the dense item head's score in decoding (a decoding choice; no weight changes). */
+  setDenseFusion(weight: number): void {
+    const problem = fieldProblem('denseFusion', MODEL_SPEC.denseFusion, weight);
+    if (problem) throw new SemidError('SEMID_ERR_BAD_CONFIG', problem);
+    this.config = { ...this.config, denseFusion: weight };
   }
 
   /** Overwrites the weights with `values` (same names and sizes). */

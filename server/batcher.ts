@@ -2,7 +2,7 @@
  * Request micro-batching: BatchingDecoder wraps a BundleDecoder and coalesces concurrent
  * `recommend` / `generate` calls into one batched beam search (one `model.begin` and one
  * `session.next` per level for all of them). onnxruntime is far cheaper per user in a batch (a
- * 16-user batch costs about 12x one user, docs/parts/onnx.md), so under load throughput rises while
+ * 16-user batch costs about 12x one user, docs/BENCHMARKS.md "Inference"), so under load throughput rises while
  * a lone request is not delayed:
  *
  * - a call arriving while nothing decodes starts at the next turn of the event loop (`setImmediate`),

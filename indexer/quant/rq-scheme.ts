@@ -63,15 +63,15 @@ export const RQVAE_SPEC: ConfigSpec<RqVaeSchemeConfig> = {
     default: true,
     doc: 'initialise codebooks by residual k-means over the initial latents',
   },
-  deadCodeReset: { kind: 'bool', default: false, doc: 'move codes unused for an epoch to random residuals' },
+  deadCodeReset: { kind: 'bool', default: true, doc: 'move codes unused for an epoch to random residuals' },
   maxTrainSeconds: {
     kind: 'number',
-    default: 780,
+    default: 0,
     min: 0,
     doc: 'stop training after this many seconds (0 = no cap; reaching it breaks same-seed determinism and is reported)',
   },
   ...featureFields(128),
-  collisions: collisionsField(),
+  collisions: collisionsField('sinkhorn'),
 };
 
 /** The cross-field rules of the common fields (hidden sizes, features). */

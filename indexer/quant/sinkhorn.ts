@@ -3,7 +3,7 @@
  * an entropic optimal-transport plan that sends each of n points (mass 1) to k clusters with equal
  * total mass n/k, then a rounding step that turns the plan into a hard assignment under capacities.
  *
- * Differences from LETTER's `sinkhorn_algorithm`: we iterate in the log domain (no overflow for small
+ * Differences from LETTER's `sinkhorn_algorithm`: iterations run in the log domain (no overflow for small
  * epsilon), scale distances to [0, 1] rather than [-1, 1] (same plan up to epsilon), and round the plan
  * under exact capacities instead of a plain argmax, so the result is guaranteed balanced.
  */

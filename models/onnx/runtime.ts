@@ -28,7 +28,7 @@ export interface OnnxModelOptions {
   /**
    * Whether onnxruntime's intra-op threads busy-wait for work (onnxruntime's own default). Default
    * false here: the graphs are small, so spinning gains little, and on a shared machine a spinning
-   * thread that loses its core stalls a whole step (measured in docs/parts/onnx.md).
+   * thread that loses its core stalls a whole step (measured in docs/BENCHMARKS.md "onnxruntime threads").
    */
   spinning?: boolean;
   /** Weight of the score graph's output (overrides the manifest's `scoreWeight`); ignored without one. */

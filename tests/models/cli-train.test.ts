@@ -8,6 +8,7 @@ import { COMMANDS } from '../../cli/registry.js';
 import { trainCommand } from '../../cli/train.js';
 import { buildIndex } from '../../indexer/artifact.js';
 import { readModelManifest } from '../../models/io.js';
+import { FUSION_GRID } from '../../models/presets.js';
 import { loadSplit } from '../../src/core/data/index.js';
 
 const DATA = 'synthetic:items=40,users=60,minLength=4,maxLength=8';
@@ -100,9 +101,14 @@ describe('semid train --arch item, then semid eval through both runtimes', () =>
       codeBuckets: 31,
       unlikelihood: 1,
       dense: 1,
-      denseFusion: 1,
       denseRepeat: true,
     });
+    // the fusion weight was chosen on valid: the best-scoring weight of the grid, recorded in the manifest
+    const fusion = m.training?.fusion as { weight: number; scores: { weight: number; score: number }[] };
+    expect(fusion.scores.map((s) => s.weight)).toEqual([...FUSION_GRID]);
+    expect(m.config.denseFusion).toBe(fusion.weight);
+    const bestScore = Math.max(...fusion.scores.map((s) => s.score));
+    expect(fusion.scores.find((s) => s.weight === fusion.weight)?.score).toBe(bestScore);
     const recs = join(dir, 'item-recs.jsonl');
     const onnx = await cli(['eval', '--model', out, '--json', '--dump-recs', recs]);
     const tfjs = await cli(['eval', '--model', out, '--json', '--runtime', 'tfjs']);
