@@ -9,7 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
-import { type FuzzRequest, fuzzRequest } from '../tests/server/requests.js';
+import { type FuzzRequest, fuzzRequest } from './requests.js';
 import { spawnServer } from './server-spawn.js';
 
 const dash = process.argv.indexOf('--');

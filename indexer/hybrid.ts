@@ -23,10 +23,10 @@ import { CID_SPEC, type CidOptions, cidCodes, trainGraph } from './collaborative
 import { learnCollabEmbeddings } from './features/collab.js';
 import { l2NormalizeRows } from './features/text.js';
 import { FEATURE_RULE, type FeatureConfig, featureFields, itemVectors } from './quant/features.js';
-import { sqDistances } from './quant/kmeans.js';
 import { fitResidualKmeans } from './quant/residual.js';
 import { finalizeCodes } from './shared/collisions.js';
 import { COLLISIONS_FIELD } from './shared/config.js';
+import { sqDistances } from './shared/kmeans.js';
 import { spectralEmbedding } from './shared/spectral.js';
 import type { CollisionMode, IndexingScheme } from './types.js';
 

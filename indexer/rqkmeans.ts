@@ -17,10 +17,10 @@ import {
   loadFeatureEncoder,
   saveFeatures,
 } from './quant/features.js';
-import { sqDistances } from './quant/kmeans.js';
 import { fitResidualKmeans, ResidualQuantizer, subtractAssigned } from './quant/residual.js';
 import { finalizeCodes } from './shared/collisions.js';
 import { COLLISIONS_FIELD } from './shared/config.js';
+import { sqDistances } from './shared/kmeans.js';
 import type { CollisionMode, IndexingScheme, ItemEncoder } from './types.js';
 
 /** Config of the rqkmeans scheme. */

@@ -62,6 +62,29 @@ describe('import direction (src/README.md)', () => {
     expect(bad).toEqual([]);
   });
 
+  it('indexer/shared imports nothing else of indexer/ (the schemes stand on it)', () => {
+    const bad: string[] = [];
+    const shared = join(root, 'indexer', 'shared');
+    for (const f of tsFiles(shared)) {
+      const text = readFileSync(f, 'utf8');
+      for (const m of text.matchAll(/(?:from|import)\s*\(?\s*['"](\.[^'"]+)['"]/g)) {
+        const target = resolve(dirname(f), m[1]!);
+        const inIndexer = !relative(join(root, 'indexer'), target).startsWith('..');
+        const inShared = !relative(shared, target).startsWith('..');
+        if (inIndexer && !inShared) bad.push(`${relative(root, f)} -> ${relative(root, target)}`);
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it('bench/ never imports tests/ (benchmarks keep their own helpers)', () => {
+    const bad: string[] = [];
+    for (const f of tsFiles(join(root, 'bench'))) {
+      for (const t of importedTops(f)) if (t === 'tests') bad.push(relative(root, f));
+    }
+    expect(bad).toEqual([]);
+  });
+
   it('src/core imports nothing outside src/core', () => {
     const bad: string[] = [];
     for (const f of tsFiles(join(root, 'src/core'))) {

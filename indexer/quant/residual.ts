@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { readF32, readJson, writeF32, writeJson } from '../../src/core/artifact.js';
 import { SemidError } from '../../src/core/errors.js';
 import type { Rng } from '../../src/core/rng.js';
-import { kmeans, nearest } from './kmeans.js';
-import type { SinkhornOptions } from './sinkhorn.js';
+import { kmeans, nearest } from '../shared/kmeans.js';
+import type { SinkhornOptions } from '../shared/sinkhorn.js';
 
 /** Options of `fitResidualKmeans`. */
 export interface ResidualKmeansOptions {

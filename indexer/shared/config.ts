@@ -3,7 +3,7 @@
  * (src/core/config.ts).
  */
 import type { EnumField, IntField } from '../../src/core/config.js';
-import type { CollisionMode } from '../types.js';
+import type { CollisionMode } from './diagnostics.js';
 
 /** Every collision mode, for validation and help. */
 export const COLLISION_MODES: readonly CollisionMode[] = ['dedup-level', 'sinkhorn', 'report'];

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fuzzRequest } from '../../bench/requests.js';
 import { fakeApp, KEY } from './helpers.js';
-import { fuzzRequest } from './requests.js';
 
 let ctx: Awaited<ReturnType<typeof fakeApp>>;
 beforeAll(async () => {
