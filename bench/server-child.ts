@@ -127,6 +127,7 @@ async function main(): Promise<void> {
       'max-batch': { type: 'string' },
       'max-in-flight': { type: 'string' },
       'max-wait-ms': { type: 'string' },
+      'max-request-cost': { type: 'string' },
     },
   });
   if (values['make-bundle']) {
@@ -151,7 +152,13 @@ async function main(): Promise<void> {
         ...(values['max-wait-ms'] ? { maxWaitMs: Number(values['max-wait-ms']) } : {}),
       };
   const registry = await BundleRegistry.open([{ name: 'bench', dir }], load, { persist: false, batching });
-  const app = await buildApp({ registry, apiKey: 'bench-key' });
+  // Logs go to stderr: stdout carries the one JSON line the parent reads.
+  const app = await buildApp({
+    registry,
+    apiKey: 'bench-key',
+    logger: { level: 'warn', stream: process.stderr },
+    ...(values['max-request-cost'] ? { maxRequestCost: Number(values['max-request-cost']) } : {}),
+  });
   const url = await app.listen({ port: Number(values.port), host: '127.0.0.1' });
   const b = registry.bundles()[0];
   process.stdout.write(

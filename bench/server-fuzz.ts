@@ -1,6 +1,6 @@
 /**
  * Fuzz run against a listening server on 127.0.0.1: 10,000+ random and malformed requests generated
- * with fast-check (the arbitraries of tests/server/requests.ts), sent over real HTTP with a few
+ * with fast-check (the arbitraries of bench/server-requests.ts), sent over real HTTP with a few
  * connections in parallel. Passes when no answer is a 5xx, every 4xx carries a SEMID_ERR_* code, the
  * server process is still alive, and /health still answers at the end.
  *
@@ -9,7 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
-import { type FuzzRequest, fuzzRequest } from './requests.js';
+import { type FuzzRequest, fuzzRequest } from './server-requests.js';
 import { spawnServer } from './server-spawn.js';
 
 const dash = process.argv.indexOf('--');

@@ -20,7 +20,7 @@
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { createRng } from '../src/core/rng.js';
-import { spawnServer } from './server-spawn.js';
+import { itemIds, spawnServer } from './server-spawn.js';
 
 /** The part of autocannon's result this benchmark reads (the package ships no types). */
 interface AcResult {
@@ -52,15 +52,6 @@ const { values } = parseArgs({
 const duration = Number(values.duration);
 const beam = Number(values.beam);
 const k = Number(values.k);
-
-async function itemIds(url: string, levelSizes: number[], want: number): Promise<string[]> {
-  const ids: string[] = [];
-  for (let v = 0; v < (levelSizes[0] ?? 0) && ids.length < want; v++) {
-    const r = (await (await fetch(`${url}/v1/codes/${v}?limit=100`)).json()) as { items: { item: string }[] };
-    ids.push(...r.items.map((x) => x.item));
-  }
-  return ids.slice(0, want);
-}
 
 function run(opts: AcOptions): Promise<AcResult> {
   return new Promise((resolve, reject) => {

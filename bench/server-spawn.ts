@@ -52,3 +52,13 @@ export function spawnServer(args: string[], timeoutMs = 300_000): Promise<ChildS
     });
   });
 }
+
+/** Up to `want` item ids of a running server, read through /v1/codes under each first-level value. */
+export async function itemIds(url: string, levelSizes: number[], want: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let v = 0; v < (levelSizes[0] ?? 0) && ids.length < want; v++) {
+    const r = (await (await fetch(`${url}/v1/codes/${v}?limit=100`)).json()) as { items: { item: string }[] };
+    ids.push(...r.items.map((x) => x.item));
+  }
+  return ids.slice(0, want);
+}

@@ -13,11 +13,13 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
+import { TIMEOUTS } from '../server/app.js';
 import { type ResolvedBatchOptions, resolveBatchOptions } from '../server/batcher.js';
+import { DEFAULT_MAX_COST } from '../server/budget.js';
 import type { BundleParts, LoadBundle } from '../server/bundle.js';
 import { ModelDecoder } from '../server/decoder.js';
 import { BundleRegistry, type BundleSource } from '../server/registry.js';
-import { startServer } from '../server/server.js';
+import { DEFAULT_CLOSE_GRACE_MS, type ServerOptions, startServer } from '../server/server.js';
 import { readF32, readJson } from '../src/core/artifact.js';
 import { SemidError } from '../src/core/errors.js';
 import type { GenerativeModel } from '../src/core/model.js';
@@ -164,12 +166,45 @@ export function batchingFlags(args: ParsedArgs): ResolvedBatchOptions | false {
   }
 }
 
+/** Server limits and logging from the flags, checked. */
+export function serverFlags(
+  args: ParsedArgs,
+): Pick<
+  ServerOptions,
+  'maxRequestCost' | 'rateLimit' | 'requestTimeoutMs' | 'closeGraceMs' | 'logRequests' | 'logger'
+> {
+  const positive = (name: string, v: number, min = 1) => {
+    if (!Number.isInteger(v) || v < min) {
+      throw new SemidError('SEMID_ERR_BAD_INPUT', `semid serve: --${name} must be an integer >= ${min}, got ${v}`);
+    }
+    return v;
+  };
+  const rate = args.values['rate-limit'] === undefined ? undefined : positive('rate-limit', int(args, 'rate-limit', 0));
+  const level = str(args, 'log-level') ?? 'info';
+  if (!LOG_LEVELS.includes(level as (typeof LOG_LEVELS)[number])) {
+    throw new SemidError(
+      'SEMID_ERR_BAD_INPUT',
+      `semid serve: --log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`,
+    );
+  }
+  return {
+    maxRequestCost: positive('max-request-cost', int(args, 'max-request-cost', DEFAULT_MAX_COST)),
+    ...(rate !== undefined ? { rateLimit: { max: rate, timeWindowMs: 60_000 } } : {}),
+    requestTimeoutMs: positive('request-timeout-ms', int(args, 'request-timeout-ms', TIMEOUTS.requestTimeoutMs), 100),
+    closeGraceMs: positive('grace-ms', int(args, 'grace-ms', DEFAULT_CLOSE_GRACE_MS), 0),
+    logRequests: args.values['log-requests'] === true,
+    logger: level === 'silent' ? false : { level },
+  };
+}
+
+const LOG_LEVELS = ['silent', 'error', 'warn', 'info', 'debug'] as const;
+
 /** `semid serve`. */
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'serve bundles (index + model) over HTTP: recommend, score, items, reload, metrics',
   usage:
-    'semid serve --bundle <dir> [--bundle name=dir ...] [--port 8080] [--host 127.0.0.1] [--api-key-env NAME] [--runtime auto|onnx|tfjs] [--max-batch 32] [--max-in-flight 1] [--max-wait-ms 1] [--no-batching]',
+    'semid serve --bundle <dir> [--bundle name=dir ...] [--port 8080] [--host 127.0.0.1] [--api-key-env NAME] [--runtime auto|onnx|tfjs] [--max-batch 32] [--max-in-flight 1] [--max-wait-ms 1] [--no-batching] [--max-request-cost 8192] [--rate-limit N] [--request-timeout-ms 30000] [--grace-ms 10000] [--log-level info] [--log-requests]',
   options: {
     bundle: {
       type: 'string',
@@ -184,7 +219,31 @@ export const serveCommand: Command = {
     },
     runtime: { type: 'string', description: `model runtime: ${SERVE_RUNTIMES.join(', ')}`, default: 'auto' },
     'body-limit': { type: 'string', description: 'largest request body in bytes', default: String(1024 * 1024) },
-    'log-requests': { type: 'boolean', description: 'log every request (JSON lines on stdout)' },
+    'log-requests': { type: 'boolean', description: 'also log every request and response (JSON lines on stdout)' },
+    'log-level': {
+      type: 'string',
+      description: `structured log level on stdout: ${LOG_LEVELS.join(', ')} (internal errors are logged at error)`,
+      default: 'info',
+    },
+    'max-request-cost': {
+      type: 'string',
+      description: 'cost budget of one request in beam rows: max(k, beamWidth) x code levels, summed over a batch',
+      default: String(DEFAULT_MAX_COST),
+    },
+    'rate-limit': {
+      type: 'string',
+      description: 'requests per minute per API key (or client address); off by default',
+    },
+    'request-timeout-ms': {
+      type: 'string',
+      description: 'a request must arrive whole within this (slow clients get 408)',
+      default: String(TIMEOUTS.requestTimeoutMs),
+    },
+    'grace-ms': {
+      type: 'string',
+      description: 'on SIGTERM / SIGINT, how long in-flight requests may finish before their connections are closed',
+      default: String(DEFAULT_CLOSE_GRACE_MS),
+    },
     'max-batch': {
       type: 'string',
       description: 'micro-batching: most concurrent recommendations decoded in one beam search (1-4096)',
@@ -220,6 +279,7 @@ export const serveCommand: Command = {
     }
     log(`[serve] loading ${sources.map((s) => `${s.name}=${s.dir}`).join(', ')}`);
     const batching = batchingFlags(args);
+    const limits = serverFlags(args);
     const registry = await BundleRegistry.open(sources, bundleLoader(runtime as ServeRuntime), { batching });
     const srv = await startServer({
       registry,
@@ -227,7 +287,7 @@ export const serveCommand: Command = {
       host: str(args, 'host') ?? '127.0.0.1',
       ...(apiKey ? { apiKey } : {}),
       bodyLimit: int(args, 'body-limit', 1024 * 1024),
-      logger: args.values['log-requests'] === true,
+      ...limits,
     });
     for (const b of registry.bundles()) {
       log(

@@ -1,113 +1,54 @@
 /**
  * Bundle: one named index + model as the server serves it. The caller injects a `LoadBundle`
- * (cli/serve.ts wires the real index and model loaders); the server adds what it owns: the live
- * catalogue snapshot, vector indexes, and the items added or removed through the API, persisted as
- * `<dir>/overlay.json` (written to a temporary file and renamed, so a crash never leaves it half
- * written) and re-applied on every load.
+ * (the real index and model loaders, or fakes in tests); the server adds what it owns: the live
+ * catalogue snapshot, vector indexes, item metadata, and the items added or removed through the API
+ * (an OverlayStore, server/overlay.ts, re-applied on every load). Reads take `catalogue` once and
+ * work on that snapshot; writes build a new snapshot and persist the change before it is visible.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { readJson, writeFileAtomic } from '../src/core/artifact.js';
+import { isAbsolute } from 'node:path';
 import { CodeTable } from '../src/core/codes.js';
 import { SemidError } from '../src/core/errors.js';
 import type { Recommendation } from '../src/core/model.js';
-import type { Code, Item, ItemId } from '../src/core/types.js';
+import type { Code, ItemId } from '../src/core/types.js';
 import { BatchingDecoder, type BatchOptions } from './batcher.js';
 import { Catalogue, codeKey } from './catalogue.js';
 import type { BundleDecoder, ScoredCode } from './decoder.js';
+import { metaOf, placeItem } from './item-writes.js';
+import { OverlayStore } from './overlay.js';
+import type {
+  AssignedBy,
+  BundleParts,
+  ItemMeta,
+  NewItem,
+  NewItemEncoder,
+  RecommendedItem,
+  RecommendOptions,
+  RecommendResult,
+  ResolvedHistory,
+} from './types.js';
 import { CodeEmbedder, type Neighbour, VectorIndex } from './vectors.js';
 
-/**
- * Encodes NEW items with the bundle's fitted index (structurally the indexer's ItemEncoder, plus an
- * optional embedding entry point). Returns a code or a code prefix per item, before dedup.
- */
-export interface NewItemEncoder {
-  encode?(items: readonly Item[]): Promise<number[][]>;
-  /** Codes from item embeddings, each [dim] float32 in the index's embedding space. */
-  encodeEmbeddings?(vectors: readonly Float32Array[]): Promise<number[][]>;
+export { freeCompletion } from './completion.js';
+export { JOURNAL_FILE, LEGACY_OVERLAY_FILE } from './overlay.js';
+export type * from './types.js';
+
+/** One recommendation request of a batch: a history and its options. */
+export interface RecommendRequest {
+  history: readonly ItemId[];
+  options: RecommendOptions;
 }
 
-/** What a bundle loader returns: everything the server cannot build itself. */
-export interface BundleParts {
-  /** The index's item <-> code table (before the server's overlay). */
-  table: CodeTable;
-  /** The model behind a decoder (ModelDecoder over any GenerativeModel, or another implementation). */
-  decoder: BundleDecoder;
-  /** Encoder for new items (cold start); absent when the index cannot encode new items. */
-  encoder?: NewItemEncoder;
-  /** Item embeddings for `/similar` (each [dim] float32); without them similarity falls back to codes. */
-  itemEmbeddings?: { dim: number; vectors: Iterable<readonly [ItemId, ArrayLike<number>]> };
-  /** Free-form description for /health and /metrics (scheme, model, runtime...). */
-  info?: Record<string, string | number>;
-}
+/** Whether a value of a loader's `info` may be shown (filesystem paths are not). */
+const shown = (v: string | number): boolean => typeof v === 'number' || !(isAbsolute(v) || /[\\/]/.test(v));
 
-/** Loads a bundle's parts from its directory. Injected by the caller; tests pass fakes. */
-export type LoadBundle = (dir: string) => Promise<BundleParts>;
-
-/** The server-written record of API changes to a bundle's items (`<dir>/overlay.json`). */
-export interface OverlayJSON {
-  formatVersion: 1;
-  kind: 'overlay';
-  /** Items added through the API, with their codes and (when given) embeddings. */
-  added: Record<ItemId, { code: number[]; embedding?: number[] }>;
-  /** Items removed from decoding, with the code they keep for reading histories. */
-  removed: Record<ItemId, number[]>;
-}
-
-/** File name of the overlay inside a bundle directory. */
-export const OVERLAY_FILE = 'overlay.json';
-
-/** A request to add an item: exactly how its code is found depends on which fields are set. */
-export interface NewItem extends Item {
-  /** Embedding in the index's (or the similarity index's) space. */
-  embedding?: number[];
-  /** A full code, or a prefix the server completes with the first free values. */
-  code?: number[];
-}
-
-/** How an added item got its code. */
-export type AssignedBy = 'given' | 'encoder' | 'nearest-item';
-
-/** One recommended item. */
-export interface RecommendedItem {
-  item: ItemId;
-  score: number;
-  code: Code;
-  /** Grounded mode only: the generated code when it named no item (or an excluded one). */
-  generated?: Code;
-}
-
-/** A history turned into codes. */
-export interface ResolvedHistory {
-  codes: Code[];
-  /** How many of the oldest items were cut to fit the model's window (0 when none). */
-  truncated: number;
-}
-
-/** Options of one recommendation request. */
-export interface RecommendOptions {
-  k: number;
-  beamWidth: number;
-  excludeHistory: boolean;
-  mode: 'constrained' | 'grounded';
-}
-
-/** The result for one history. */
-export interface RecommendResult {
-  items: RecommendedItem[];
-  /** Grounded mode: how many generated codes named no live item. */
-  invalidCodes?: number;
-  /** Grounded mode: how many codes were generated. */
-  generated?: number;
-}
-
-/** A loaded bundle. Reads take `catalogue` once and work on that snapshot. */
+/** A loaded bundle. */
 export class Bundle {
   readonly name: string;
   readonly dir: string | undefined;
   readonly loadedAt: Date = new Date();
   /** The bundle's decoder, wrapped in a BatchingDecoder unless batching is off. */
   readonly decoder: BundleDecoder;
+  /** What the loader says about the bundle, without filesystem paths. */
   readonly info: Record<string, string | number>;
   private readonly encoder: NewItemEncoder | undefined;
   private readonly codeEmbedder: CodeEmbedder;
@@ -115,26 +56,24 @@ export class Bundle {
   private readonly codeIndex: VectorIndex;
   /** live items by item embedding, when the bundle has embeddings */
   private readonly itemIndex: VectorIndex | undefined;
+  private readonly metadata: Map<ItemId, ItemMeta>;
   private current: Catalogue;
-  private overlay: OverlayJSON;
-  private readonly persistPath: string | undefined;
 
   private constructor(
     name: string,
     dir: string | undefined,
     parts: BundleParts,
-    overlay: OverlayJSON,
-    persist: boolean,
+    private readonly store: OverlayStore,
     batching: BatchOptions | false,
   ) {
     this.name = name;
     this.dir = dir;
     this.decoder = batching === false ? parts.decoder : new BatchingDecoder(parts.decoder, batching);
     this.encoder = parts.encoder;
-    this.info = { ...(parts.info ?? {}) };
-    this.overlay = overlay;
-    this.persistPath = persist && dir !== undefined ? join(dir, OVERLAY_FILE) : undefined;
-    this.current = applyOverlay(parts.table, overlay, dir);
+    this.info = Object.fromEntries(Object.entries(parts.info ?? {}).filter(([, v]) => shown(v)));
+    this.metadata = new Map(parts.metadata ?? []);
+    for (const [id, a] of store.added) if (a.meta) this.metadata.set(id, a.meta);
+    this.current = applyOverlay(parts.table, store);
     const live = this.current.live;
     this.codeEmbedder = new CodeEmbedder(live.levelSizes);
     this.codeIndex = new VectorIndex(this.codeEmbedder.dim, live.size + 64);
@@ -160,21 +99,21 @@ export class Bundle {
     const idx = this.itemIndex;
     if (idx && parts.itemEmbeddings) {
       for (const [item, v] of parts.itemEmbeddings.vectors) {
-        if (live.encode(item) === undefined) continue;
+        if (live.encode(item) === undefined || this.store.added.has(item)) continue;
         idx.add(item, v);
         await tick();
       }
-      for (const [item, a] of Object.entries(this.overlay.added)) {
+      for (const [item, a] of this.store.added) {
         if (a.embedding && a.embedding.length === idx.dim) idx.add(item, a.embedding);
       }
     }
   }
 
   /**
-   * Builds a bundle from its parts, applying `<dir>/overlay.json` when present. With `persist`,
-   * API changes are written back to that file. `batching`: concurrent recommendations on this bundle
-   * are coalesced into batched beam searches (server/batcher.ts; default settings when omitted),
-   * or `false` for one decoder call per request.
+   * Builds a bundle from its parts, applying the items changed through the API in `dir` (see
+   * server/overlay.ts). With `persist`, changes are journalled in `dir`. `batching`: concurrent
+   * recommendations on this bundle are coalesced into batched beam searches (server/batcher.ts;
+   * default settings when omitted), or `false` for one decoder call per request.
    */
   static async create(
     name: string,
@@ -183,8 +122,8 @@ export class Bundle {
     persist = false,
     batching: BatchOptions | false = {},
   ): Promise<Bundle> {
-    const overlay = dir !== undefined ? await readOverlay(dir) : emptyOverlay();
-    const b = new Bundle(name, dir, parts, overlay, persist, batching);
+    const store = await OverlayStore.open(dir, persist);
+    const b = new Bundle(name, dir, parts, store, batching);
     await b.buildIndexes(parts);
     return b;
   }
@@ -199,6 +138,11 @@ export class Bundle {
     return this.itemIndex ? 'embedding' : 'code';
   }
 
+  /** Title and category of an item, when the catalogue (or its API addition) has them. */
+  meta(item: ItemId): ItemMeta | undefined {
+    return this.metadata.get(item);
+  }
+
   /**
    * Turns item ids into codes (live or retired items), cut to the model's window.
    * @throws SEMID_ERR_HISTORY_EMPTY for an empty history, SEMID_ERR_UNKNOWN_ITEM listing unknown ids.
@@ -210,8 +154,7 @@ export class Bundle {
         'history is empty: give at least one item id the user interacted with',
       );
     }
-    const unknown = history.filter((i) => cat.lookup(i) === undefined);
-    if (unknown.length > 0) throw unknownItems(this.name, unknown);
+    this.assertKnown(history, cat);
     const keep = history.slice(Math.max(0, history.length - this.decoder.maxHistory));
     return {
       codes: keep.map((i) => (cat.lookup(i) as { code: Code }).code),
@@ -220,10 +163,10 @@ export class Bundle {
   }
 
   /** @throws SEMID_ERR_UNKNOWN_ITEM listing every id (of all given) that the bundle does not know. */
-  assertKnown(ids: readonly ItemId[]): void {
-    const cat = this.current;
-    const unknown = [...new Set(ids.filter((i) => cat.lookup(i) === undefined))];
-    if (unknown.length > 0) throw unknownItems(this.name, unknown);
+  assertKnown(ids: Iterable<ItemId>, cat: Catalogue = this.current): void {
+    const unknown = new Set<ItemId>();
+    for (const i of ids) if (cat.lookup(i) === undefined) unknown.add(i);
+    if (unknown.size > 0) throw unknownItems(this.name, [...unknown]);
   }
 
   /**
@@ -232,10 +175,51 @@ export class Bundle {
    */
   async recommend(histories: readonly (readonly ItemId[])[], opts: RecommendOptions): Promise<RecommendResult[]> {
     const cat = this.current;
-    const unknown = [...new Set(histories.flat().filter((i) => cat.lookup(i) === undefined))];
-    if (unknown.length > 0) throw unknownItems(this.name, unknown);
-    const resolved = histories.map((h) => this.resolveHistory(h, cat));
-    const codes = resolved.map((r) => r.codes);
+    this.assertKnown(histories.flat(), cat);
+    return this.decode(histories, opts, cat);
+  }
+
+  /**
+   * Recommends for requests with their own options (the batch route): all unknown ids are reported
+   * together, then requests with equal options decode together, in one batched beam search.
+   */
+  async recommendMany(requests: readonly RecommendRequest[]): Promise<RecommendResult[]> {
+    const cat = this.current;
+    this.assertKnown(
+      requests.flatMap((r) => r.history),
+      cat,
+    );
+    const groups = new Map<string, number[]>();
+    requests.forEach((r, i) => {
+      const o = r.options;
+      const key = `${o.k}/${o.beamWidth}/${o.excludeHistory}/${o.mode}`;
+      const g = groups.get(key);
+      if (g) g.push(i);
+      else groups.set(key, [i]);
+    });
+    const results: RecommendResult[] = new Array(requests.length);
+    await Promise.all(
+      [...groups.values()].map(async (idx) => {
+        const opts = (requests[idx[0] as number] as RecommendRequest).options;
+        const out = await this.decode(
+          idx.map((i) => (requests[i] as RecommendRequest).history),
+          opts,
+          cat,
+        );
+        idx.forEach((i, j) => {
+          results[i] = out[j] as RecommendResult;
+        });
+      }),
+    );
+    return results;
+  }
+
+  private async decode(
+    histories: readonly (readonly ItemId[])[],
+    opts: RecommendOptions,
+    cat: Catalogue,
+  ): Promise<RecommendResult[]> {
+    const codes = histories.map((h) => this.resolveHistory(h, cat).codes);
     // Excluded: every history item (including the part cut from the window).
     const excluded = histories.map((h) => (opts.excludeHistory ? new Set(h) : new Set<ItemId>()));
     if (opts.mode === 'constrained') {
@@ -256,8 +240,7 @@ export class Bundle {
     candidates: readonly ItemId[],
   ): Promise<{ scores: { item: ItemId; score: number; code: Code }[]; truncated: number }> {
     const cat = this.current;
-    const unknown = [...new Set([...history, ...candidates].filter((i) => cat.lookup(i) === undefined))];
-    if (unknown.length > 0) throw unknownItems(this.name, unknown);
+    this.assertKnown([...history, ...candidates], cat);
     const h = this.resolveHistory(history, cat);
     const codes = candidates.map((c) => (cat.lookup(c) as { code: Code }).code);
     const s = await this.decoder.score(h.codes, codes);
@@ -285,77 +268,27 @@ export class Bundle {
   }
 
   /**
-   * Adds an item: its code is `code` (a prefix is completed with the first free values), else the
-   * encoder's, else the nearest item's by embedding; those two keep as long a prefix as has a free
-   * completion (dedup on the last level, then the level above...). Persists before it becomes visible.
-   * @throws SEMID_ERR_CONFLICT when the item is live or a given full code is taken.
+   * Adds an item (its code chosen by `placeItem`, server/item-writes.ts). Persists before it becomes
+   * visible. @throws SEMID_ERR_CONFLICT when the item is live or a given full code is taken.
    */
   async addItem(req: NewItem): Promise<{ item: ItemId; code: Code; assignedBy: AssignedBy }> {
     const cat = this.current;
-    if (cat.live.encode(req.id) !== undefined) {
-      throw new SemidError(
-        'SEMID_ERR_CONFLICT',
-        `item "${req.id}" already exists in bundle "${this.name}"; delete it first to re-add it`,
-      );
-    }
-    const L = cat.levels;
-    let prefix: number[];
-    let assignedBy: AssignedBy;
-    if (req.code !== undefined) {
-      checkCode(req.code, cat.levelSizes, 'code');
-      if (req.code.length === L && cat.taken(req.code)) {
-        throw new SemidError('SEMID_ERR_CONFLICT', `code [${req.code}] is already taken in bundle "${this.name}"`, {
-          code: req.code,
-        });
-      }
-      prefix = req.code;
-      assignedBy = 'given';
-    } else if (this.encoder && (hasText(req) ? this.encoder.encode : req.embedding && this.encoder.encodeEmbeddings)) {
-      const out = hasText(req)
-        ? await (this.encoder.encode as NonNullable<NewItemEncoder['encode']>)([toItem(req)])
-        : await (this.encoder.encodeEmbeddings as NonNullable<NewItemEncoder['encodeEmbeddings']>)([
-            Float32Array.from(req.embedding as number[]),
-          ]);
-      prefix = out[0] ?? [];
-      checkCode(prefix, cat.levelSizes, 'encoder output', 'SEMID_ERR_INTERNAL');
-      assignedBy = 'encoder';
-    } else if (req.embedding !== undefined && this.itemIndex) {
-      if (req.embedding.length !== this.itemIndex.dim) {
-        throw new SemidError(
-          'SEMID_ERR_BAD_INPUT',
-          `embedding has ${req.embedding.length} values, bundle "${this.name}" uses ${this.itemIndex.dim}`,
-        );
-      }
-      const near = this.itemIndex.search(req.embedding, 1)[0];
-      if (!near)
-        throw new SemidError('SEMID_ERR_CONFLICT', `bundle "${this.name}" has no item to place a new one near`);
-      prefix = [...(cat.live.encode(near.item) as Code)].slice(0, L - 1);
-      assignedBy = 'nearest-item';
-    } else {
-      throw new SemidError(
-        'SEMID_ERR_BAD_INPUT',
-        `bundle "${this.name}" cannot place item "${req.id}" from what was given: ${
-          this.encoder
-            ? 'its encoder needs text (title, description, categories or brand) or an embedding'
-            : 'it has no item encoder'
-        }${this.itemIndex ? `; an embedding of ${this.itemIndex.dim} values` : ''} or an explicit code works`,
-      );
-    }
-    const code =
-      prefix.length === L && !cat.taken(prefix)
-        ? prefix
-        : assignedBy === 'given'
-          ? freeCompletion(cat, prefix, this.name)
-          : shorteningCompletion(cat, prefix.slice(0, L - 1), this.name);
+    const { code, assignedBy } = await placeItem(cat, req, this.name, this.encoder, this.itemIndex);
     const next = cat.withItem(req.id, code);
-    const overlay = cloneOverlay(this.overlay);
-    delete overlay.removed[req.id];
-    overlay.added[req.id] = { code: [...code], ...(req.embedding ? { embedding: req.embedding } : {}) };
-    await this.persist(overlay);
-    this.overlay = overlay;
+    const meta = metaOf(req);
+    const embedding = req.embedding ? Float32Array.from(req.embedding) : undefined;
+    await this.store.record({
+      op: 'add',
+      id: req.id,
+      code: [...code],
+      ...(embedding ? { embedding } : {}),
+      ...(meta ? { meta } : {}),
+    });
     this.current = next;
+    if (meta) this.metadata.set(req.id, meta);
+    else this.metadata.delete(req.id);
     this.codeIndex.add(req.id, this.codeEmbedder.embed(code));
-    if (this.itemIndex && req.embedding?.length === this.itemIndex.dim) this.itemIndex.add(req.id, req.embedding);
+    if (this.itemIndex && embedding?.length === this.itemIndex.dim) this.itemIndex.add(req.id, embedding);
     return { item: req.id, code, assignedBy };
   }
 
@@ -366,11 +299,7 @@ export class Bundle {
     if (code === undefined)
       throw new SemidError('SEMID_ERR_NOT_FOUND', `item "${item}" is not a live item of bundle "${this.name}"`);
     const next = cat.withoutItem(item);
-    const overlay = cloneOverlay(this.overlay);
-    delete overlay.added[item];
-    overlay.removed[item] = [...code];
-    await this.persist(overlay);
-    this.overlay = overlay;
+    await this.store.record({ op: 'remove', id: item, code: [...code] });
     this.current = next;
     this.codeIndex.remove(item);
     this.itemIndex?.remove(item);
@@ -426,11 +355,6 @@ export class Bundle {
     }
     return { items, invalidCodes: invalid, generated: list.length };
   }
-
-  private async persist(overlay: OverlayJSON): Promise<void> {
-    if (this.persistPath === undefined) return;
-    await writeFileAtomic(this.persistPath, `${JSON.stringify(overlay)}\n`);
-  }
 }
 
 function unknownItems(bundle: string, unknown: readonly ItemId[]): SemidError {
@@ -444,124 +368,15 @@ function unknownItems(bundle: string, unknown: readonly ItemId[]): SemidError {
   );
 }
 
-const hasText = (i: Item): boolean =>
-  Boolean(i.title || i.description || i.brand || (i.categories && i.categories.length > 0));
-
-const toItem = (r: NewItem): Item => {
-  const { embedding: _e, code: _c, ...item } = r;
-  return item;
-};
-
-function checkCode(
-  code: readonly number[],
-  levelSizes: readonly number[],
-  what: string,
-  errCode: 'SEMID_ERR_BAD_INPUT' | 'SEMID_ERR_INTERNAL' = 'SEMID_ERR_BAD_INPUT',
-): void {
-  if (code.length > levelSizes.length) {
-    throw new SemidError(errCode, `${what} [${code}] has ${code.length} levels, the index has ${levelSizes.length}`);
-  }
-  code.forEach((v, l) => {
-    if (!Number.isInteger(v) || v < 0 || v >= (levelSizes[l] as number)) {
-      throw new SemidError(
-        errCode,
-        `${what} [${code}] has ${v} at level ${l}, expected an integer in [0, ${levelSizes[l]})`,
-      );
-    }
-  });
-}
-
-/**
- * The first full code (in code order) extending `prefix` that no live or retired item holds. Taken
- * codes are at most the catalogue size, so at most size + 1 candidates are tried.
- * @throws SEMID_ERR_CONFLICT when every completion is taken.
- */
-export function freeCompletion(cat: Catalogue, prefix: readonly number[], bundle = ''): Code {
-  const L = cat.levels;
-  const free = L - prefix.length;
-  const sizes = cat.levelSizes.slice(prefix.length);
-  const digits = new Array<number>(free).fill(0);
-  const budget = cat.size + cat.retired.size + 1;
-  for (let tried = 0; tried <= budget; tried++) {
-    const code = [...prefix, ...digits];
-    if (!cat.taken(code)) return code;
-    // odometer increment, last level fastest
-    let l = free - 1;
-    while (l >= 0) {
-      digits[l] = (digits[l] as number) + 1;
-      if ((digits[l] as number) < (sizes[l] as number)) break;
-      digits[l] = 0;
-      l--;
-    }
-    if (l < 0) break;
-  }
-  throw new SemidError(
-    'SEMID_ERR_CONFLICT',
-    `every code under prefix [${prefix}] is taken${bundle ? ` in bundle "${bundle}"` : ''}; give another code or prefix`,
-  );
-}
-
-/**
- * A free code as close to `prefix` as possible: the first free completion of the longest prefix of
- * `prefix` that still has room (a full dedup level falls back to the level above, and so on).
- */
-function shorteningCompletion(cat: Catalogue, prefix: readonly number[], bundle: string): Code {
-  for (let n = prefix.length; n > 0; n--) {
-    try {
-      return freeCompletion(cat, prefix.slice(0, n), bundle);
-    } catch (e) {
-      if (!(e instanceof SemidError && e.code === 'SEMID_ERR_CONFLICT')) throw e;
-    }
-  }
-  return freeCompletion(cat, [], bundle);
-}
-
-function emptyOverlay(): OverlayJSON {
-  return { formatVersion: 1, kind: 'overlay', added: {}, removed: {} };
-}
-
-function cloneOverlay(o: OverlayJSON): OverlayJSON {
-  return { formatVersion: 1, kind: 'overlay', added: { ...o.added }, removed: { ...o.removed } };
-}
-
-/** Reads `<dir>/overlay.json`, or an empty overlay when the file does not exist. */
-export async function readOverlay(dir: string): Promise<OverlayJSON> {
-  const path = join(dir, OVERLAY_FILE);
-  if (!existsSync(path)) return emptyOverlay();
-  const o = await readJson<OverlayJSON>(path, 'bundle overlay');
-  if (
-    typeof o !== 'object' ||
-    o === null ||
-    o.kind !== 'overlay' ||
-    typeof o.added !== 'object' ||
-    o.added === null ||
-    typeof o.removed !== 'object' ||
-    o.removed === null
-  ) {
-    throw new SemidError(
-      'SEMID_ERR_ARTIFACT_CORRUPT',
-      `${path} is not a semid overlay ({kind: "overlay", added, removed})`,
-    );
-  }
-  if (o.formatVersion !== 1) {
-    throw new SemidError('SEMID_ERR_ARTIFACT_VERSION', `${path} has format version ${o.formatVersion}, expected 1`);
-  }
-  return o;
-}
-
-/** The base table with the overlay's removals retired and its additions live. */
-function applyOverlay(table: CodeTable, overlay: OverlayJSON, dir: string | undefined): Catalogue {
-  const where = dir === undefined ? 'the overlay' : join(dir, OVERLAY_FILE);
+/** The base table with the store's removals retired and its additions live. */
+function applyOverlay(table: CodeTable, store: OverlayStore): Catalogue {
   try {
     const removed = new Map<ItemId, Code>();
-    for (const [item, code] of Object.entries(overlay.removed)) {
-      removed.set(item, table.encode(item) ?? code);
-    }
-    const added = Object.entries(overlay.added);
-    const addedKeys = new Set(added.map(([, a]) => codeKey(a.code)));
+    for (const [item, code] of store.removed) removed.set(item, table.encode(item) ?? code);
+    const addedKeys = new Set([...store.added.values()].map((a) => codeKey(a.code)));
     const entries: [ItemId, Code][] = [];
     for (const [item, code] of table.entries()) {
-      if (removed.has(item) || overlay.added[item] !== undefined) continue;
+      if (removed.has(item) || store.added.has(item)) continue;
       if (addedKeys.has(codeKey(code))) {
         throw new SemidError(
           'SEMID_ERR_COLLISION',
@@ -570,14 +385,13 @@ function applyOverlay(table: CodeTable, overlay: OverlayJSON, dir: string | unde
       }
       entries.push([item, code]);
     }
-    for (const [item, a] of added) entries.push([item, a.code]);
-    const live = new CodeTable(table.levelSizes, entries);
-    return new Catalogue(live, removed);
+    for (const [item, a] of store.added) entries.push([item, a.code]);
+    return new Catalogue(new CodeTable(table.levelSizes, entries), removed);
   } catch (e) {
     if (e instanceof SemidError) {
       throw new SemidError(
         e.code === 'SEMID_ERR_COLLISION' ? 'SEMID_ERR_COLLISION' : 'SEMID_ERR_ARTIFACT_CORRUPT',
-        `${where} does not fit the bundle's index: ${e.message}. Remove or fix the file (it records items added or deleted through the API)`,
+        `the bundle's item journal does not fit its index: ${e.message}. Remove or fix overlay.journal (it records items added or deleted through the API)`,
       );
     }
     throw e;

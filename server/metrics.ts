@@ -1,114 +1,181 @@
 /**
- * Prometheus metrics in the text exposition format (version 0.0.4), kept in plain maps: request
- * counts by method, route and status; latency histograms by route; in-flight requests; item changes;
- * grounding misses; and bundle facts, filled in at scrape time by the app.
+ * Prometheus metrics through prom-client: Node runtime metrics (event-loop lag, heap, GC, CPU,
+ * handles; collected once per process) plus semid's own per app: request counts by method, route and
+ * status, request latency histograms by route, in-flight requests, item changes, requests refused by
+ * the cost budget, decode latency, and bundle facts read at scrape time.
  */
+import client from 'prom-client';
+import { BatchingDecoder } from './batcher.js';
+import type { BundleRegistry } from './registry.js';
 
 /** Upper bounds (seconds) of the latency histogram buckets. */
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-const esc = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-const labels = (l: Record<string, string>): string => {
-  const parts = Object.entries(l).map(([k, v]) => `${k}="${esc(v)}"`);
-  return parts.length ? `{${parts.join(',')}}` : '';
-};
-
-interface Histogram {
-  counts: number[];
-  sum: number;
-  count: number;
+let runtime: client.Registry | undefined;
+/** The process-wide registry of Node runtime metrics (created on first use). */
+function runtimeRegistry(): client.Registry {
+  if (!runtime) {
+    runtime = new client.Registry();
+    client.collectDefaultMetrics({ register: runtime });
+  }
+  return runtime;
 }
 
-/** Counters and histograms of one server. */
+/** Label-safe name of an info key. */
+const labelName = (k: string): string => k.replace(/[^a-zA-Z0-9_]/g, '_');
+
+/** The metrics of one semid app. */
 export class Metrics {
-  private readonly requests = new Map<string, { labels: Record<string, string>; n: number }>();
-  private readonly latency = new Map<string, Histogram>();
-  private readonly counters = new Map<
-    string,
-    { help: string; values: Map<string, { labels: Record<string, string>; n: number }> }
-  >();
-  /** Requests being handled right now. */
-  inFlight = 0;
+  /** Where semid's own metrics live; render() adds the runtime metrics. */
+  readonly registry = new client.Registry();
+  private readonly requests = new client.Counter({
+    name: 'semid_http_requests_total',
+    help: 'HTTP requests answered, by method, route and status.',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+  private readonly latency = new client.Histogram({
+    name: 'semid_http_request_duration_seconds',
+    help: 'Time from request start to response, by route.',
+    labelNames: ['route'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly inFlightGauge = new client.Gauge({
+    name: 'semid_http_in_flight',
+    help: 'Requests being handled.',
+    registers: [this.registry],
+  });
+  private readonly changes = new client.Counter({
+    name: 'semid_item_changes_total',
+    help: 'Items added or removed through the API.',
+    labelNames: ['op', 'bundle'] as const,
+    registers: [this.registry],
+  });
+  private readonly refused = new client.Counter({
+    name: 'semid_requests_over_budget_total',
+    help: 'Requests refused because their decoding cost exceeded the budget.',
+    registers: [this.registry],
+  });
+
+  /** @param registry the bundles whose facts are read at scrape time. */
+  constructor(registry: BundleRegistry) {
+    const bundles = () => registry.bundles();
+    const gauge = (
+      name: string,
+      help: string,
+      labelNames: string[],
+      fill: (set: (labels: Record<string, string>, v: number) => void) => void,
+    ) =>
+      new client.Gauge({
+        name,
+        help,
+        labelNames,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          fill((l, v) => this.set(l, v));
+        },
+      });
+    const infoKeys = () => [...new Set(bundles().flatMap((b) => Object.keys(b.info).map(labelName)))];
+    // Label names are fixed at creation, so the info gauge is rebuilt when the set of keys changes.
+    let infoNames = '';
+    const info = () => {
+      const keys = infoKeys().filter((k) => !['bundle', 'levels', 'loaded_at'].includes(k));
+      if (keys.join(',') === infoNames) return;
+      infoNames = keys.join(',');
+      this.registry.removeSingleMetric('semid_bundle_info');
+      gauge(
+        'semid_bundle_info',
+        'One sample per loaded bundle; labels describe it.',
+        ['bundle', 'levels', 'loaded_at', ...keys],
+        (set) => {
+          for (const b of bundles()) {
+            set(
+              {
+                bundle: b.name,
+                levels: String(b.catalogue.levels),
+                loaded_at: b.loadedAt.toISOString(),
+                ...Object.fromEntries(
+                  Object.entries(b.info)
+                    .map(([k, v]) => [labelName(k), String(v)])
+                    .filter(([k]) => keys.includes(k as string)),
+                ),
+              },
+              1,
+            );
+          }
+        },
+      );
+    };
+    this.refreshInfo = info;
+    gauge('semid_bundle_items', 'Live (decodable) items per bundle.', ['bundle'], (set) => {
+      for (const b of bundles()) set({ bundle: b.name }, b.catalogue.size);
+    });
+    gauge(
+      'semid_bundle_retired_items',
+      'Items removed from decoding per bundle (codes kept for histories).',
+      ['bundle'],
+      (set) => {
+        for (const b of bundles()) set({ bundle: b.name }, b.catalogue.retired.size);
+      },
+    );
+    gauge('semid_bundle_loaded_timestamp_seconds', 'When each bundle was loaded (Unix seconds).', ['bundle'], (set) => {
+      for (const b of bundles()) set({ bundle: b.name }, b.loadedAt.getTime() / 1000);
+    });
+    gauge('semid_reloads', 'Bundle reloads since start, by result.', ['result'], (set) => {
+      const r = registry.reloadCounts;
+      set({ result: 'ok' }, r.ok);
+      set({ result: 'failed' }, r.failed);
+    });
+    const batch = (name: string, help: string, pick: (s: BatchingDecoder['stats']) => number) =>
+      gauge(name, help, ['bundle'], (set) => {
+        for (const b of bundles())
+          if (b.decoder instanceof BatchingDecoder) set({ bundle: b.name }, pick(b.decoder.stats));
+      });
+    batch('semid_decode_batches', 'Batched decoder calls since the bundle was loaded.', (s) => s.batches);
+    batch('semid_decode_batch_requests', 'Requests served through batched decoder calls.', (s) => s.calls);
+    batch('semid_decode_batch_histories', 'Histories decoded in batched decoder calls.', (s) => s.histories);
+    batch('semid_decode_batch_largest', 'Largest batch so far, in histories.', (s) => s.largest);
+    batch(
+      'semid_decode_batch_split_retries',
+      'Batches that failed and were retried request by request.',
+      (s) => s.splitRetries,
+    );
+  }
+
+  private readonly refreshInfo: () => void;
+
+  /** A request started. */
+  started(): void {
+    this.inFlightGauge.inc();
+  }
 
   /** Records one finished request. */
   observeRequest(method: string, route: string, status: number, seconds: number): void {
-    const l = { method, route, status: String(status) };
-    const key = `${method} ${route} ${status}`;
-    const r = this.requests.get(key);
-    if (r) r.n++;
-    else this.requests.set(key, { labels: l, n: 1 });
-    let h = this.latency.get(route);
-    if (!h) {
-      h = { counts: new Array<number>(LATENCY_BUCKETS.length).fill(0), sum: 0, count: 0 };
-      this.latency.set(route, h);
-    }
-    for (let i = 0; i < LATENCY_BUCKETS.length; i++)
-      if (seconds <= (LATENCY_BUCKETS[i] as number)) h.counts[i] = (h.counts[i] as number) + 1;
-    h.sum += seconds;
-    h.count++;
+    this.inFlightGauge.dec();
+    this.requests.inc({ method, route, status: String(status) });
+    this.latency.observe({ route }, seconds);
   }
 
-  /** Adds `by` to counter `name` (declared on first use with `help`). */
-  inc(name: string, help: string, l: Record<string, string>, by = 1): void {
-    let c = this.counters.get(name);
-    if (!c) {
-      c = { help, values: new Map() };
-      this.counters.set(name, c);
-    }
-    const key = JSON.stringify(l);
-    const v = c.values.get(key);
-    if (v) v.n += by;
-    else c.values.set(key, { labels: l, n: by });
+  /** Counts an item change. */
+  itemChanged(op: 'add' | 'remove', bundle: string): void {
+    this.changes.inc({ op, bundle });
   }
 
-  /** How many requests finished with `status` on `route` (any method). */
-  count(route: string, status?: number): number {
-    let n = 0;
-    for (const r of this.requests.values()) {
-      if (r.labels.route === route && (status === undefined || r.labels.status === String(status))) n += r.n;
-    }
-    return n;
+  /** Counts a request refused by the cost budget. */
+  overBudget(): void {
+    this.refused.inc();
   }
 
-  /**
-   * The exposition text. `gauges` are extra gauge families computed at scrape time:
-   * name -> {help, samples: [labels, value]}.
-   */
-  render(gauges: Record<string, { help: string; samples: [Record<string, string>, number][] }> = {}): string {
-    const out: string[] = [];
-    out.push('# HELP semid_http_requests_total HTTP requests answered, by method, route and status.');
-    out.push('# TYPE semid_http_requests_total counter');
-    for (const r of this.requests.values()) out.push(`semid_http_requests_total${labels(r.labels)} ${r.n}`);
-    out.push('# HELP semid_http_request_duration_seconds Time from request start to response, by route.');
-    out.push('# TYPE semid_http_request_duration_seconds histogram');
-    for (const [route, h] of this.latency) {
-      LATENCY_BUCKETS.forEach((le, i) => {
-        out.push(`semid_http_request_duration_seconds_bucket${labels({ route, le: String(le) })} ${h.counts[i]}`);
-      });
-      out.push(`semid_http_request_duration_seconds_bucket${labels({ route, le: '+Inf' })} ${h.count}`);
-      out.push(`semid_http_request_duration_seconds_sum${labels({ route })} ${h.sum}`);
-      out.push(`semid_http_request_duration_seconds_count${labels({ route })} ${h.count}`);
-    }
-    out.push('# HELP semid_http_in_flight Requests being handled.');
-    out.push('# TYPE semid_http_in_flight gauge');
-    out.push(`semid_http_in_flight ${this.inFlight}`);
-    const cpu = process.cpuUsage();
-    out.push('# HELP process_cpu_seconds_total User and system CPU time of the server process.');
-    out.push('# TYPE process_cpu_seconds_total counter');
-    out.push(`process_cpu_seconds_total ${(cpu.user + cpu.system) / 1e6}`);
-    out.push('# HELP process_resident_memory_bytes Resident memory of the server process.');
-    out.push('# TYPE process_resident_memory_bytes gauge');
-    out.push(`process_resident_memory_bytes ${process.memoryUsage.rss()}`);
-    for (const [name, c] of this.counters) {
-      out.push(`# HELP ${name} ${c.help}`);
-      out.push(`# TYPE ${name} counter`);
-      for (const v of c.values.values()) out.push(`${name}${labels(v.labels)} ${v.n}`);
-    }
-    for (const [name, g] of Object.entries(gauges)) {
-      out.push(`# HELP ${name} ${g.help}`);
-      out.push(`# TYPE ${name} gauge`);
-      for (const [l, v] of g.samples) out.push(`${name}${labels(l)} ${v}`);
-    }
-    return `${out.join('\n')}\n`;
+  /** The exposition text (semid's metrics, then the runtime's). */
+  async render(): Promise<string> {
+    this.refreshInfo();
+    return `${await this.registry.metrics()}\n${await runtimeRegistry().metrics()}`;
+  }
+
+  /** The exposition content type. */
+  get contentType(): string {
+    return this.registry.contentType;
   }
 }

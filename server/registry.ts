@@ -6,7 +6,8 @@
  */
 import { SemidError } from '../src/core/errors.js';
 import { type BatchOptions, resolveBatchOptions } from './batcher.js';
-import { Bundle, type LoadBundle } from './bundle.js';
+import { Bundle } from './bundle.js';
+import type { LoadBundle } from './types.js';
 
 /** Where a named bundle is loaded from. */
 export interface BundleSource {
@@ -42,7 +43,8 @@ export class BundleRegistry {
   private closed = false;
 
   private constructor(
-    private readonly sources: readonly BundleSource[],
+    /** Where each bundle is loaded from. */
+    readonly sources: readonly BundleSource[],
     private readonly load: LoadBundle,
     private readonly persist: boolean,
     private readonly batching: BatchOptions | false,
@@ -51,7 +53,7 @@ export class BundleRegistry {
   }
 
   /**
-   * Loads every source. `persist`: write API item changes to `<dir>/overlay.json` (default true).
+   * Loads every source. `persist`: journal API item changes in `<dir>/overlay.journal` (default true).
    * `batching`: micro-batching of concurrent recommendations per bundle (server/batcher.ts; default
    * settings when omitted), or `false` to decode every request on its own.
    * @throws SEMID_ERR_BAD_INPUT for no sources, duplicate or malformed names; any loader error.
@@ -157,7 +159,7 @@ export class BundleRegistry {
       }
       if (this.closed) {
         for (const b of loaded.values()) b.dispose();
-        throw new SemidError('SEMID_ERR_NETWORK', 'the server is shutting down; reload abandoned');
+        throw new SemidError('SEMID_ERR_UNAVAILABLE', 'the server is shutting down; reload abandoned');
       }
       // The swap: synchronous, so a request sees either all old or all new bundles.
       const next = new Map(this.entries);

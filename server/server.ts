@@ -1,6 +1,7 @@
 /**
- * The listening server: builds the app, listens, reloads bundles on SIGHUP, and shuts down gracefully
- * on SIGTERM / SIGINT (stop accepting, finish in-flight requests, then dispose the bundles).
+ * The listening server: builds the app, listens, reloads bundles on SIGHUP, and shuts down on
+ * SIGTERM / SIGINT: stop accepting, let in-flight requests finish for at most `closeGraceMs`, then
+ * close every connection still open and dispose the bundles.
  */
 import type { FastifyInstance } from 'fastify';
 import { type AppOptions, buildApp } from './app.js';
@@ -15,6 +16,8 @@ export interface ServerOptions extends AppOptions {
   signals?: boolean;
   /** Where to report reloads and shutdown (default stderr). */
   log?: (line: string) => void;
+  /** How long a shutdown waits for in-flight requests before closing their connections (ms, default 10 s). */
+  closeGraceMs?: number;
 }
 
 /** A running server. */
@@ -22,17 +25,21 @@ export interface RunningServer {
   app: FastifyInstance;
   /** e.g. http://127.0.0.1:8080 */
   url: string;
-  /** Graceful stop: no new connections, in-flight requests finish, bundles disposed. Idempotent. */
+  /** Stop: no new connections, in-flight requests get up to the grace period, bundles disposed. Idempotent. */
   close(): Promise<void>;
   /** Resolves once the server has closed (by close() or a signal). */
   closed: Promise<void>;
 }
+
+/** Default grace period of a shutdown (ms). */
+export const DEFAULT_CLOSE_GRACE_MS = 10_000;
 
 /** Starts listening. The registry is closed with the server. */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const app = await buildApp(opts);
   const url = await app.listen({ port: opts.port ?? 8080, host: opts.host ?? '127.0.0.1' });
+  const grace = opts.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS;
   let closing: Promise<void> | undefined;
   let resolveClosed: () => void = () => {};
   const closed = new Promise<void>((r) => (resolveClosed = r));
@@ -41,7 +48,19 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const close = (): Promise<void> => {
     closing ??= (async () => {
       for (const [sig, h] of handlers) process.off(sig, h);
-      await app.close();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const overdue = new Promise<boolean>((r) => {
+        timer = setTimeout(() => r(true), grace);
+        timer.unref();
+      });
+      const done = app.close().then(() => false);
+      if (await Promise.race([done, overdue])) {
+        log(`semid serve: grace period of ${grace} ms over, closing the remaining connections`);
+        app.server.closeAllConnections();
+        await done;
+      }
+      clearTimeout(timer);
+      // Leases still held by requests whose connection was cut end when their decoding does.
       await opts.registry.close();
       resolveClosed();
     })();
@@ -57,7 +76,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       );
     };
     const onStop = (sig: string) => () => {
-      log(`semid serve: ${sig}, finishing in-flight requests and shutting down`);
+      log(`semid serve: ${sig}, finishing in-flight requests (at most ${grace} ms) and shutting down`);
       close().then(
         () => log('semid serve: stopped'),
         (e: Error) => log(`semid serve: shutdown error: ${e.message}`),

@@ -11,8 +11,6 @@ const MAX_LINES = 500;
 const PENDING = new Set([
   // the ONNX graph builder and one exporter per architecture
   'models/onnx/export.ts',
-  // the bundle's catalogue reads, item writes and code completion
-  'server/bundle.ts',
   // LETTER's loss terms passed into RQ-VAE training instead of branches inside it
   'indexer/quant/rqvae-model.ts',
 ]);

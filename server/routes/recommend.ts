@@ -1,8 +1,10 @@
 /** POST /v1/recommend, /v1/recommend/batch, /v1/score. */
 import type { FastifyInstance } from 'fastify';
 import type { ItemId } from '../../src/core/types.js';
-import type { RecommendOptions, RecommendResult } from '../bundle.js';
-import { recommendBatchSchema, recommendSchema, scoreSchema } from '../schemas.js';
+import { checkBudget, recommendCost, scoreCost } from '../budget.js';
+import type { Bundle } from '../bundle.js';
+import type { RecommendOptions, RecommendResult } from '../types.js';
+import { recommendBatchSchema, recommendSchema, scoreSchema } from './recommend.schema.js';
 
 /** One recommendation request as the schemas validate it. */
 interface RecommendBody {
@@ -11,6 +13,7 @@ interface RecommendBody {
   beamWidth?: number;
   excludeHistory?: boolean;
   mode?: 'constrained' | 'grounded';
+  metadata?: boolean;
 }
 
 const optionsOf = (b: RecommendBody): RecommendOptions => {
@@ -23,25 +26,39 @@ const optionsOf = (b: RecommendBody): RecommendOptions => {
   };
 };
 
-const shape = (r: RecommendResult, bundle: string, truncated: number) => ({
-  items: r.items,
-  bundle,
-  ...(truncated > 0 ? { truncatedHistory: truncated } : {}),
-  ...(r.invalidCodes !== undefined ? { invalidCodes: r.invalidCodes, generated: r.generated } : {}),
-});
-
-const truncatedBy = (len: number, maxHistory: number) => Math.max(0, len - maxHistory);
+/** The answer for one history: items (with their metadata unless turned off) and the counts. */
+const shape = (r: RecommendResult, b: Bundle, req: RecommendBody) => {
+  const truncated = Math.max(0, req.history.length - b.decoder.maxHistory);
+  return {
+    items: req.metadata === false ? r.items : r.items.map((x) => ({ ...x, ...b.meta(x.item) })),
+    bundle: b.name,
+    ...(truncated > 0 ? { truncatedHistory: truncated } : {}),
+    ...(r.invalidCodes !== undefined ? { invalidCodes: r.invalidCodes, generated: r.generated } : {}),
+  };
+};
 
 /** Registers the recommendation and scoring routes. */
 export async function recommendRoutes(app: FastifyInstance): Promise<void> {
+  const budget = app.semidLimits.maxRequestCost;
+  const refuseOverBudget = (cost: number, what: string) => {
+    try {
+      checkBudget(cost, budget, what);
+    } catch (e) {
+      app.metrics.overBudget();
+      throw e;
+    }
+  };
+
   app.post<{ Body: RecommendBody & { bundle?: string } }>(
     '/v1/recommend',
     { schema: { ...recommendSchema, tags: ['recommend'] } },
     async (req) => {
       const { bundle: name, ...body } = req.body;
       return app.registry.use(name, async (b) => {
-        const [r] = await b.recommend([body.history], optionsOf(body));
-        return shape(r as RecommendResult, b.name, truncatedBy(body.history.length, b.decoder.maxHistory));
+        const opts = optionsOf(body);
+        refuseOverBudget(recommendCost(b.catalogue.levels, [opts]), 'this request');
+        const [r] = await b.recommend([body.history], opts);
+        return shape(r as RecommendResult, b, body);
       });
     },
   );
@@ -52,31 +69,12 @@ export async function recommendRoutes(app: FastifyInstance): Promise<void> {
     async (req) => {
       const { requests, bundle: name } = req.body;
       return app.registry.use(name, async (b) => {
-        b.assertKnown(requests.flatMap((r) => r.history));
-        // Requests with the same options decode together, in one batched session.
-        const groups = new Map<string, number[]>();
         const opts = requests.map(optionsOf);
-        opts.forEach((o, i) => {
-          const key = JSON.stringify(o);
-          groups.set(key, [...(groups.get(key) ?? []), i]);
-        });
-        const results: RecommendResult[] = new Array(requests.length);
-        for (const idx of groups.values()) {
-          const first = idx[0] as number;
-          const out = await b.recommend(
-            idx.map((i) => (requests[i] as RecommendBody).history),
-            opts[first] as RecommendOptions,
-          );
-          idx.forEach((i, j) => {
-            results[i] = out[j] as RecommendResult;
-          });
-        }
-        return {
-          bundle: b.name,
-          results: results.map((r, i) =>
-            shape(r, b.name, truncatedBy((requests[i] as RecommendBody).history.length, b.decoder.maxHistory)),
-          ),
-        };
+        refuseOverBudget(recommendCost(b.catalogue.levels, opts), `this batch of ${requests.length} requests`);
+        const results = await b.recommendMany(
+          requests.map((r, i) => ({ history: r.history, options: opts[i] as RecommendOptions })),
+        );
+        return { bundle: b.name, results: results.map((r, i) => shape(r, b, requests[i] as RecommendBody)) };
       });
     },
   );
@@ -87,6 +85,7 @@ export async function recommendRoutes(app: FastifyInstance): Promise<void> {
     async (req) => {
       const { history, candidates, bundle: name } = req.body;
       return app.registry.use(name, async (b) => {
+        refuseOverBudget(scoreCost(b.catalogue.levels, candidates.length), `scoring ${candidates.length} candidates`);
         const r = await b.score(history, candidates);
         return { scores: r.scores, bundle: b.name, ...(r.truncated > 0 ? { truncatedHistory: r.truncated } : {}) };
       });

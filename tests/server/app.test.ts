@@ -446,10 +446,19 @@ describe('operations', () => {
     expect(m.headers['content-type']).toMatch(/text\/plain/);
     expect(m.body).toContain('semid_http_requests_total{method="POST",route="/v1/recommend",status="200"} 2');
     expect(m.body).toContain('semid_http_requests_total{method="POST",route="/v1/recommend",status="400"} 1');
-    expect(m.body).toMatch(/semid_http_request_duration_seconds_bucket\{route="\/v1\/recommend",le="\+Inf"\} 3/);
+    expect(m.body).toMatch(/semid_http_request_duration_seconds_bucket\{le="\+Inf",route="\/v1\/recommend"\} 3/);
     expect(m.body).toContain('semid_bundle_items{bundle="other"} 7');
     expect(m.body).toMatch(/semid_bundle_info\{bundle="main",[^}]*scheme="fixture"/);
-    const docs = (await app.inject({ url: '/docs' })).json();
+    // Node runtime metrics (prom-client defaults): event-loop lag, heap, GC.
+    expect(m.body).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
+    expect(m.body).toMatch(/^nodejs_heap_size_used_bytes \d/m);
+    expect(m.body).toContain('# TYPE nodejs_gc_duration_seconds histogram');
+    // Swagger UI at /docs, the OpenAPI document at /docs/json.
+    const ui = await app.inject({ url: '/docs' });
+    const page = ui.statusCode === 302 ? await app.inject({ url: `/docs/${ui.headers.location}` }) : ui;
+    expect(page.headers['content-type']).toMatch(/text\/html/);
+    expect(page.body).toMatch(/swagger-ui/i);
+    const docs = (await app.inject({ url: '/docs/json' })).json();
     expect(docs.openapi).toMatch(/^3\./);
     expect(Object.keys(docs.paths)).toEqual(expect.arrayContaining(['/v1/recommend', '/v1/score', '/v1/codes/{code}']));
   });

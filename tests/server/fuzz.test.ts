@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fuzzRequest } from '../../bench/requests.js';
+import { fuzzRequest } from '../../bench/server-requests.js';
 import { fakeApp, KEY } from './helpers.js';
 
 let ctx: Awaited<ReturnType<typeof fakeApp>>;

@@ -3,7 +3,7 @@
  * hand-made table, so the exact log-probability of every code (and so the expected top items) can be
  * computed by hand or by brute force.
  */
-import { buildApp } from '../../server/app.js';
+import { type AppOptions, buildApp } from '../../server/app.js';
 import type { BatchOptions } from '../../server/batcher.js';
 import type { BundleParts, LoadBundle } from '../../server/bundle.js';
 import { ModelDecoder } from '../../server/decoder.js';
@@ -111,6 +111,10 @@ export function fakeParts(
     embeddings?: boolean;
     extra?: Record<string, number[]>;
     failOn?: (history: readonly Code[]) => boolean;
+    /** Give every catalogue item a title ("Item <id>") and a category ("cat <first level>"). */
+    metadata?: boolean;
+    /** Extra `info` entries (e.g. paths, which the server must never show). */
+    info?: Record<string, string>;
   } = {},
 ): {
   parts: BundleParts;
@@ -121,7 +125,14 @@ export function fakeParts(
   const parts: BundleParts = {
     table,
     decoder: new ModelDecoder(model, LEVELS),
-    info: { scheme: 'fixture', model: 'fake' },
+    info: { scheme: 'fixture', model: 'fake', ...(opts.info ?? {}) },
+    ...(opts.metadata
+      ? {
+          metadata: new Map(
+            [...table.entries()].map(([item, code]) => [item, { title: `Item ${item}`, category: `cat ${code[0]}` }]),
+          ),
+        }
+      : {}),
     encoder: {
       // Text encoder stand-in: the first letter of the title picks the first level.
       async encode(items) {
@@ -163,7 +174,12 @@ export const KEY = 'test-key-123';
 
 /** An app over one fake bundle named "main" (not persisted), plus its loader's models. */
 export async function fakeApp(
-  opts: Parameters<typeof fakeParts>[0] & { names?: string[]; batching?: BatchOptions | false } = {},
+  opts: Parameters<typeof fakeParts>[0] & {
+    names?: string[];
+    batching?: BatchOptions | false;
+    /** Extra buildApp options. */
+    app?: Partial<AppOptions>;
+  } = {},
 ) {
   const { load, models } = fakeLoader(opts);
   const registry = await BundleRegistry.open(
@@ -171,6 +187,6 @@ export async function fakeApp(
     load,
     { persist: false, ...(opts.batching !== undefined ? { batching: opts.batching } : {}) },
   );
-  const app = await buildApp({ registry, apiKey: KEY });
+  const app = await buildApp({ registry, apiKey: KEY, logger: false, ...(opts.app ?? {}) });
   return { app, registry, models };
 }

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../server/app.js';
-import { OVERLAY_FILE } from '../../server/bundle.js';
+import { JOURNAL_FILE } from '../../server/bundle.js';
+import { decodeJournal } from '../../server/overlay.js';
 import { BundleRegistry } from '../../server/registry.js';
 import { startServer } from '../../server/server.js';
 import { SemidError } from '../../src/core/errors.js';
@@ -97,15 +98,16 @@ describe('reload', () => {
         .statusCode,
     ).toBe(201);
     expect((await app.inject({ method: 'DELETE', url: '/v1/items/b', headers: h })).statusCode).toBe(200);
-    const overlay = JSON.parse(await readFile(join(dir, OVERLAY_FILE), 'utf8'));
-    expect(overlay).toEqual({
-      formatVersion: 1,
-      kind: 'overlay',
-      added: { n1: { code: [2, 2, 0] } },
-      removed: { b: [0, 1, 0] },
+    const journal = decodeJournal(await readFile(join(dir, JOURNAL_FILE)));
+    expect(journal).toEqual({
+      ops: [
+        { op: 'add', id: 'n1', code: [2, 2, 0] },
+        { op: 'remove', id: 'b', code: [0, 1, 0] },
+      ],
+      torn: false,
     });
-    // Only the overlay is left behind: the temporary file was renamed into place.
-    expect(await readdir(dir)).toEqual([OVERLAY_FILE]);
+    // Only the journal is written (appended to in place).
+    expect(await readdir(dir)).toEqual([JOURNAL_FILE]);
 
     expect((await app.inject({ method: 'POST', url: '/v1/admin/reload', headers: h })).statusCode).toBe(200);
     const check = async (a: typeof app) => {
@@ -118,7 +120,8 @@ describe('reload', () => {
     };
     await check(app);
     await check(await open());
-    expect(existsSync(join(dir, OVERLAY_FILE))).toBe(true);
+    expect(existsSync(join(dir, JOURNAL_FILE))).toBe(true);
+    expect(await readdir(dir)).toEqual([JOURNAL_FILE]);
   });
 });
 
@@ -143,7 +146,8 @@ describe('startServer', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ history: ['a'], k: 2 }),
     });
-    await new Promise((r) => setTimeout(r, 3));
+    const latest = models[models.length - 1] as (typeof models)[number];
+    for (let i = 0; i < 500 && latest.openSessions === 0; i++) await new Promise((r) => setTimeout(r, 1));
     await srv.close();
     expect((await inflight).status).toBe(200);
     expect(models.every((m) => m.disposed)).toBe(true);
