@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { SemidError } from '../src/core/errors.js';
+import { didYouMean } from './suggest.js';
 
 type OptionSpec = NonNullable<ParseArgsConfig['options']>[string] & { description: string };
 
@@ -17,6 +18,8 @@ export interface Command {
   options: Record<string, OptionSpec>;
   /** Whether positional arguments are accepted. */
   positionals?: boolean;
+  /** More help after the options, given the raw arguments (e.g. a scheme's config fields for `--scheme X --help`). */
+  help?(argv: readonly string[]): string | undefined | Promise<string | undefined>;
   run(args: ParsedArgs): Promise<number>;
 }
 
@@ -54,13 +57,39 @@ export function parseCommandArgs(cmd: Command, argv: string[]): ParsedArgs | 'he
     });
     return { values: values as ParsedArgs['values'], positionals };
   } catch (e) {
-    throw new SemidError(
+    throw argsError(cmd, e as Error & { code?: string });
+  }
+}
+
+/** A parseArgs failure as one clear SEMID_ERR_BAD_INPUT, with a suggestion for a mistyped option. */
+function argsError(cmd: Command, e: Error & { code?: string }): SemidError {
+  const names = Object.keys(cmd.options);
+  const see = `see \`semid ${cmd.name} --help\``;
+  const flag = /option '([^' ]+)/i.exec(e.message)?.[1];
+  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && flag !== undefined) {
+    const bare = flag.replace(/^-+/, '').split('=')[0] as string;
+    return new SemidError(
       'SEMID_ERR_BAD_INPUT',
-      `semid ${cmd.name}: ${(e as Error).message}. Valid options: ${Object.keys(cmd.options)
+      `unknown option ${flag}.${didYouMean(bare, names, (s) => `--${s}`)} Valid options: ${names
         .map((o) => `--${o}`)
-        .join(', ')}; see \`semid ${cmd.name} --help\``,
+        .join(', ')}; ${see}`,
     );
   }
+  if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+    const arg = /argument '([^']+)'/.exec(e.message)?.[1];
+    return new SemidError(
+      'SEMID_ERR_BAD_INPUT',
+      `unexpected argument ${arg === undefined ? '' : `"${arg}" `}(this command takes only --options); ${see}`,
+    );
+  }
+  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && flag !== undefined) {
+    const spec = cmd.options[flag.replace(/^-+/, '')];
+    return new SemidError(
+      'SEMID_ERR_BAD_INPUT',
+      spec?.type === 'string' ? `${flag} needs a value; ${see}` : `${flag} takes no value; ${see}`,
+    );
+  }
+  return new SemidError('SEMID_ERR_BAD_INPUT', `${e.message}; ${see}`);
 }
 
 /** Reads a JSON or YAML config file into an object. */
@@ -89,10 +118,12 @@ export function str(args: ParsedArgs, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-/** A required string flag. */
+/** A required string flag; `cmd` names the command in the hint. */
 export function req(args: ParsedArgs, name: string, cmd: string): string {
   const v = str(args, name);
-  if (v === undefined) throw new SemidError('SEMID_ERR_BAD_INPUT', `semid ${cmd}: --${name} is required`);
+  if (v === undefined) {
+    throw new SemidError('SEMID_ERR_BAD_INPUT', `--${name} is required; see \`semid ${cmd} --help\``);
+  }
   return v;
 }
 

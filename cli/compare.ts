@@ -3,6 +3,7 @@ import { buildIndex, loadIndex } from '../indexer/artifact.js';
 import { SCHEME_NAMES } from '../indexer/registry.js';
 import type { SchemeName } from '../indexer/types.js';
 import { applyPreset, DEFAULT_PRESET, PRESET_NAMES } from '../models/presets.js';
+import type { CodeTable } from '../src/core/codes.js';
 import { loadSplit } from '../src/core/data/index.js';
 import { SemidError } from '../src/core/errors.js';
 import type { GenerativeModel } from '../src/core/model.js';
@@ -11,8 +12,11 @@ import type { SplitData } from '../src/core/types.js';
 import { type CompareStages, runCompare } from '../src/eval/compare.js';
 import { evaluate, resultValues } from '../src/eval/evaluate.js';
 import type { CompareReport } from '../src/eval/report.js';
+import { schemeNamed } from './checks.js';
 import { type Command, int, log, type ParsedArgs, readConfigFile, str } from './command.js';
+import { DATA_OPTIONS, type DataFlags, dataFlags, loadOptions } from './data-flags.js';
 import { fusionSelector, onnxReplica, openModel, sampleExamples } from './models.js';
+import { epochProgress } from './train.js';
 
 /** What a compare run is configured by (flags, or a JSON/YAML file given with --config). */
 export interface CompareConfig {
@@ -51,11 +55,18 @@ const DEFAULTS: CompareConfig = {
   runtime: 'onnx',
 };
 
+/** Items under each used first-level code, largest first (the report's items-per-code chart). */
+export function itemsPerFirstLevel(table: CodeTable): number[] {
+  const counts = new Map<number, number>();
+  for (const [, code] of table.entries()) counts.set(code[0] as number, (counts.get(code[0] as number) ?? 0) + 1);
+  return [...counts.values()].sort((a, b) => b - a);
+}
+
 /** The real stages: indexer/artifact buildIndex, models/train trainModel, eval/evaluate evaluate. */
-export function realStages(cfg: CompareConfig, dataSpec: string): CompareStages {
+export function realStages(cfg: CompareConfig, dataSpec: string, flags: DataFlags = {}): CompareStages {
   return {
     async buildIndex({ scheme, seed, split, out }) {
-      const { diagnostics } = await buildIndex({
+      const { diagnostics, table } = await buildIndex({
         scheme: scheme as SchemeName,
         split,
         config: cfg.schemes[scheme],
@@ -69,18 +80,23 @@ export function realStages(cfg: CompareConfig, dataSpec: string): CompareStages 
         maxItemsPerCode: diagnostics.maxItemsPerCode,
         dedupShare: diagnostics.dedupShare,
         levels: diagnostics.levels.length,
-        'util@L0': diagnostics.levels[0]?.utilization ?? Number.NaN,
-        'perplexity@L0': diagnostics.levels[0]?.perplexity ?? Number.NaN,
       };
+      diagnostics.levels.forEach((l, i) => {
+        values[`util@L${i}`] = l.utilization;
+        values[`perplexity@L${i}`] = l.perplexity;
+      });
       if (diagnostics.prefixCoherence !== undefined) values.prefixCoherence = diagnostics.prefixCoherence;
       if (diagnostics.reconstructionError !== undefined) values.reconstructionError = diagnostics.reconstructionError;
-      return { values };
+      return { values, series: { itemsPerL0: itemsPerFirstLevel(table) } };
     },
     async train({ seed, split, indexDir, out }) {
       await initTf();
       const { trainModel } = await import('../models/train.js');
+      const { resolveModelConfig } = await import('../models/config.js');
       const index = await loadIndex(indexDir, { encoder: false });
       const validExamples = sampleExamples(split.valid, cfg.validUsers, seed);
+      const modelConfig = applyPreset(cfg.preset, index.table.size, { ...cfg.model, seed });
+      const progress = epochProgress(resolveModelConfig(modelConfig).epochs);
       const scoreValid = async (m: GenerativeModel) => {
         const r = await evaluate({
           model: m,
@@ -94,12 +110,14 @@ export function realStages(cfg: CompareConfig, dataSpec: string): CompareStages 
       const result = await trainModel({
         table: index.table,
         data: split,
-        config: applyPreset(cfg.preset, index.table.size, { ...cfg.model, seed }),
+        config: modelConfig,
         workers: cfg.workers,
         out,
         indexDir: resolve(indexDir),
         maxSeconds: cfg.maxTrainSeconds > 0 ? cfg.maxTrainSeconds : undefined,
+        onStep: progress.onStep,
         validate: async (model) => {
+          progress.pause();
           // Validation decodes with onnxruntime (about 7x faster than TF.js here): the current
           // weights are exported to a temporary directory, scored on a fixed valid subset, then dropped.
           const onnx = await onnxReplica(model);
@@ -111,16 +129,17 @@ export function realStages(cfg: CompareConfig, dataSpec: string): CompareStages 
         },
         selectFusion: fusionSelector('onnx', scoreValid),
         log,
-        trainingInfo: { data: dataSpec, validUsers: validExamples.length },
+        trainingInfo: { data: dataSpec, dataFlags: flags, validUsers: validExamples.length },
       });
       result.model.dispose();
       return {
         values: {
           epochs: result.epochs.length,
-          bestEpoch: result.bestEpoch,
+          bestEpoch: result.bestEpoch + 1,
           'validNdcg@10': result.bestValid ?? Number.NaN,
           steps: result.steps,
         },
+        series: { loss: result.epochs.map((e) => e.loss), valid: result.epochs.map((e) => e.valid ?? null) },
       };
     },
     async evaluate({ split, modelDir, indexDir }) {
@@ -159,13 +178,10 @@ function parseSchemes(v: string): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  const unknown = names.filter((n) => !(SCHEME_NAMES as readonly string[]).includes(n));
-  if (names.length === 0 || unknown.length > 0) {
-    throw new SemidError(
-      'SEMID_ERR_UNKNOWN_SCHEME',
-      `unknown scheme(s) ${unknown.map((u) => `"${u}"`).join(', ') || '(none given)'}; valid: ${SCHEME_NAMES.join(', ')}`,
-    );
+  if (names.length === 0) {
+    throw new SemidError('SEMID_ERR_UNKNOWN_SCHEME', `--schemes names no scheme; valid: ${SCHEME_NAMES.join(', ')}`);
   }
+  for (const n of names) schemeNamed(n);
   return names;
 }
 
@@ -217,6 +233,7 @@ export async function compareRun(
   seeds: number[],
   out: string,
   cfg: CompareConfig,
+  flags: DataFlags = {},
 ): Promise<CompareReport> {
   const report = await runCompare({
     split,
@@ -224,11 +241,17 @@ export async function compareRun(
     seeds,
     out,
     work: join(out, 'work'),
-    stages: realStages(cfg, dataSpec),
-    config: { data: dataSpec, compared: schemes, seeds, ...cfg },
+    stages: realStages(cfg, dataSpec, flags),
+    config: {
+      data: dataSpec,
+      ...(Object.keys(flags).length > 0 ? { dataFlags: flags } : {}),
+      compared: schemes,
+      seeds,
+      ...cfg,
+    },
     log,
   });
-  log(`[compare] report written to ${join(out, 'report.md')} and report.json`);
+  log(`[compare] report written to ${join(out, 'report.md')}, report.json and report.html`);
   return report;
 }
 
@@ -252,7 +275,22 @@ const COMMON_OPTIONS = {
     type: 'boolean',
     description: 'report the standard figures and, beside them, exclHist.* figures with history items excluded',
   },
+  json: {
+    type: 'boolean',
+    description: 'print a JSON summary on stdout: per scheme the mean and std of every figure, and any failures',
+  },
+  ...DATA_OPTIONS,
 } as const;
+
+/** The JSON summary `--json` prints: where the report is, and per scheme its aggregated figures. */
+export function compareSummary(report: CompareReport, out: string) {
+  return {
+    dataset: report.dataset,
+    report: { markdown: join(out, 'report.md'), json: join(out, 'report.json') },
+    schemes: report.schemes,
+    failures: report.failures,
+  };
+}
 
 /** `semid compare`. */
 export const compareCommand: Command = {
@@ -272,14 +310,16 @@ export const compareCommand: Command = {
     const out = str(args, 'out');
     const schemes = str(args, 'schemes');
     if (!data || !out || !schemes) {
-      throw new SemidError('SEMID_ERR_BAD_INPUT', 'semid compare needs --data, --schemes and --out');
+      throw new SemidError('SEMID_ERR_BAD_INPUT', 'needs --data, --schemes and --out; see `semid compare --help`');
     }
     const file = str(args, 'config');
     const cfg = resolveCompareConfig(file ? readConfigFile(file) : undefined, args);
     const names = parseSchemes(schemes);
     const seeds = parseSeeds(args);
-    const split = await loadSplit(data);
-    const report = await compareRun(split, data, names, seeds, out, cfg);
+    const flags = dataFlags(args);
+    const split = await loadSplit(data, loadOptions(flags));
+    const report = await compareRun(split, data, names, seeds, out, cfg, flags);
+    if (args.values.json === true) process.stdout.write(`${JSON.stringify(compareSummary(report, out))}\n`);
     return report.failures.length > 0 ? 1 : 0;
   },
 };
@@ -313,18 +353,17 @@ export const demoCommand: Command = {
     const data = str(args, 'data') ?? 'synthetic';
     const file = str(args, 'config');
     const cfg = resolveCompareConfig({ ...DEMO_CONFIG, ...(file ? readConfigFile(file) : {}) }, args);
-    const split = await loadSplit(data);
+    const schemes = parseSchemes(str(args, 'schemes') ?? DEMO_SCHEMES.join(','));
+    const flags = dataFlags(args);
+    const split = await loadSplit(data, loadOptions(flags));
     log(`[demo] ${split.name}: ${split.items.length} items, ${split.users.length} users`);
-    const report = await compareRun(
-      split,
-      data,
-      parseSchemes(str(args, 'schemes') ?? DEMO_SCHEMES.join(',')),
-      [1],
-      out,
-      cfg,
-    );
-    const { readFile } = await import('node:fs/promises');
-    process.stdout.write(await readFile(join(out, 'report.md'), 'utf8'));
+    const report = await compareRun(split, data, schemes, [1], out, cfg, flags);
+    if (args.values.json === true) {
+      process.stdout.write(`${JSON.stringify(compareSummary(report, out))}\n`);
+    } else {
+      const { readFile } = await import('node:fs/promises');
+      process.stdout.write(await readFile(join(out, 'report.md'), 'utf8'));
+    }
     return report.failures.length > 0 ? 1 : 0;
   },
 };

@@ -4,8 +4,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  DATA_FORMATS,
-  type DataFormat,
   type DatasetStats,
   DEFAULT_SYNTHETIC_SEED,
   datasetStats,
@@ -17,7 +15,8 @@ import {
   writeCommon,
 } from '../src/core/data/index.js';
 import { SemidError } from '../src/core/errors.js';
-import { type Command, int, log, Progress, req, str } from './command.js';
+import { type Command, int, log, Progress, req } from './command.js';
+import { DATA_OPTIONS, dataFlags, loadOptions } from './data-flags.js';
 
 const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
 
@@ -36,7 +35,7 @@ export function formatStats(s: DatasetStats): string {
         `brand ${pct(s.textCoverage.brand)}, description ${pct(s.textCoverage.description)}`,
     ],
     [
-      'split (leave-one-out)',
+      s.split.given ? 'split (as given)' : 'split (leave-one-out)',
       `train ${s.split.train} / valid ${s.split.valid} / test ${s.split.test} examples (history <= ${s.split.maxHistory})`,
     ],
     [
@@ -52,42 +51,27 @@ export function formatStats(s: DatasetStats): string {
   return lines.join('\n');
 }
 
-function formatFlag(v: string | undefined): DataFormat | 'auto' {
-  if (v === undefined || v === 'auto') return 'auto';
-  if (!(DATA_FORMATS as readonly string[]).includes(v)) {
-    throw new SemidError('SEMID_ERR_BAD_INPUT', `--format must be auto, ${DATA_FORMATS.join(', ')}; got "${v}"`);
-  }
-  return v as DataFormat;
-}
-
 /** `semid data stats <dir> [--json]`. */
 export const dataStats: Command = {
   name: 'data stats',
   summary: 'load a dataset, split it leave-one-out and print its statistics',
-  usage: 'semid data stats <dir | synthetic[:seed=7,items=500,users=800]> [--json] [--kcore n] [--skip-bad]',
+  usage:
+    'semid data stats <dir | file.csv | synthetic[:seed=7,items=500,users=800]> [--json] [--columns user=…,item=…,time=…] [--kcore n] [--skip-bad]',
   positionals: true,
   options: {
     json: { type: 'boolean', description: 'print one JSON object on stdout' },
-    kcore: { type: 'string', description: 'keep only the k-core (users and items with >= k interactions)' },
-    'skip-bad': { type: 'boolean', description: 'skip and count unparseable rows instead of failing' },
-    format: { type: 'string', description: `input format: auto, ${DATA_FORMATS.join(', ')}`, default: 'auto' },
     'max-history': { type: 'string', description: 'history cap of the examples', default: '20' },
+    ...DATA_OPTIONS,
   },
   async run(args) {
     const spec = args.positionals[0];
     if (spec === undefined || args.positionals.length > 1) {
       throw new SemidError(
         'SEMID_ERR_BAD_INPUT',
-        `semid data stats: expected one data directory or spec, got ${args.positionals.length}`,
+        `expected one data directory or spec, got ${args.positionals.length}`,
       );
     }
-    const kcore = str(args, 'kcore') === undefined ? undefined : int(args, 'kcore', 0);
-    const split = await loadSplit(spec, {
-      format: formatFlag(str(args, 'format')),
-      skipBad: args.values['skip-bad'] === true,
-      maxHistory: int(args, 'max-history', 20),
-      ...(kcore === undefined ? {} : { kcore }),
-    });
+    const split = await loadSplit(spec, { ...loadOptions(dataFlags(args)), maxHistory: int(args, 'max-history', 20) });
     const stats = datasetStats(split);
     process.stdout.write(args.values.json === true ? `${JSON.stringify(stats)}\n` : `${formatStats(stats)}\n`);
     return 0;
@@ -164,7 +148,7 @@ export const dataDownload: Command = {
     if (name === undefined || args.positionals.length > 1) {
       throw new SemidError(
         'SEMID_ERR_BAD_INPUT',
-        `semid data download: expected one dataset name; valid names: ${downloadNames().join(', ')}`,
+        `expected one dataset name; valid names: ${downloadNames().join(', ')}`,
       );
     }
     const out = req(args, 'out', 'data download');

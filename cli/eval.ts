@@ -4,12 +4,14 @@
  */
 import { existsSync } from 'node:fs';
 import { type ManifestBase, readManifest } from '../src/core/artifact.js';
-import { datasetFingerprint, loadSplit } from '../src/core/data/index.js';
+import { datasetFingerprint, type LoadSplitOptions, loadSplit } from '../src/core/data/index.js';
 import { SemidError } from '../src/core/errors.js';
 import type { SplitData } from '../src/core/types.js';
 import { mostPopular } from '../src/eval/baselines.js';
 import { type EvalResult, evaluate, evaluateRanker, type ItemRanker } from '../src/eval/evaluate.js';
+import { expectKind } from './checks.js';
 import { type Command, int, log, num, type ParsedArgs, str } from './command.js';
+import { DATA_OPTIONS, dataFlags, loadOptions, recordedFlags } from './data-flags.js';
 import { openModel } from './models.js';
 
 /** Baselines `semid eval --baseline` runs. */
@@ -69,17 +71,26 @@ export function formatResult(title: string, r: EvalResult): string {
   return lines.join('\n');
 }
 
-/** The dataset to evaluate a model on: --data, else the one its manifest records (`training.data`). */
-function modelData(args: ParsedArgs, modelDir: string, training: { data?: unknown } | undefined): string {
+/**
+ * The dataset to evaluate a model on and how to read it: --data (and the data flags given), else the
+ * dataset and data flags its manifest records (`training.data`, `training.dataFlags`).
+ */
+function modelData(
+  args: ParsedArgs,
+  modelDir: string,
+  training: Record<string, unknown> | undefined,
+): { data: string; opts: LoadSplitOptions } {
   const trainedOn = training?.data;
-  const data = str(args, 'data') ?? (typeof trainedOn === 'string' ? trainedOn : undefined);
+  const given = str(args, 'data');
+  const data = given ?? (typeof trainedOn === 'string' ? trainedOn : undefined);
   if (data === undefined) {
     throw new SemidError(
       'SEMID_ERR_BAD_INPUT',
       `model ${modelDir} does not record its dataset; pass --data <dir|spec>`,
     );
   }
-  return data;
+  const flags = given === undefined ? { ...recordedFlags(training), ...dataFlags(args) } : dataFlags(args);
+  return { data, opts: loadOptions(flags) };
 }
 
 /** Flags of generative models (codes, beams, runtimes) that an ID-based ranker has no use for. */
@@ -135,6 +146,7 @@ async function runModel(modelDir: string, which: 'valid' | 'test', args: ParsedA
   if (!(RUNTIMES as readonly string[]).includes(runtime)) {
     throw new SemidError('SEMID_ERR_BAD_INPUT', `--runtime must be one of ${RUNTIMES.join(', ')}, got "${runtime}"`);
   }
+  await expectKind(modelDir, 'model', 'semid eval --model <model dir> (from semid train)');
   const kind = await readManifest<ManifestBase & { model?: unknown }>(modelDir, 'model');
   if (kind.model === 'sasrec') return runSasrecModel(modelDir, which, args);
   const { readModelManifest } = await import('../models/io.js');
@@ -146,10 +158,12 @@ async function runModel(modelDir: string, which: 'valid' | 'test', args: ParsedA
       `the index of model ${modelDir} ${indexDir === undefined ? 'is not recorded in its manifest' : `was not found at ${indexDir}`}; pass --index <dir>`,
     );
   }
-  const data = modelData(args, modelDir, manifest.training);
+  if (str(args, 'index') !== undefined)
+    await expectKind(indexDir, 'index', 'semid eval --model <dir> --index <index dir>');
+  const { data, opts } = modelData(args, modelDir, manifest.training);
   log(`[eval] loading ${data} and the index ${indexDir}`);
   const { loadIndex } = await import('../indexer/artifact.js');
-  const [split, index] = await Promise.all([loadSplit(data), loadIndex(indexDir, { encoder: false })]);
+  const [split, index] = await Promise.all([loadSplit(data, opts), loadIndex(indexDir, { encoder: false })]);
   const fp = index.manifest.dataset?.fingerprint;
   if (typeof fp === 'string' && fp !== datasetFingerprint(split)) {
     throw new SemidError(
@@ -211,9 +225,9 @@ async function runSasrecModel(modelDir: string, which: 'valid' | 'test', args: P
   await initTf();
   const { model, manifest } = await loadSasrec(modelDir);
   try {
-    const data = modelData(args, modelDir, manifest.training as { data?: unknown } | undefined);
+    const { data, opts } = modelData(args, modelDir, manifest.training as Record<string, unknown> | undefined);
     log(`[eval] loading ${data}`);
-    const split = await loadSplit(data, { maxHistory: model.config.maxLen });
+    const split = await loadSplit(data, { ...opts, maxHistory: model.config.maxLen });
     const result = await evalRanker(
       model,
       split,
@@ -267,14 +281,16 @@ export const evalCommand: Command = {
       type: 'string',
       description: 'write one JSON line per user: {"user","history","target","items"} (top-k, best first)',
     },
+    ...DATA_OPTIONS,
   },
   async run(args) {
     const which = splitFlag(str(args, 'split'));
     const baseline = str(args, 'baseline');
     const modelDir = str(args, 'model');
     if ((baseline === undefined) === (modelDir === undefined)) {
-      throw new SemidError('SEMID_ERR_BAD_INPUT', 'semid eval: give either --model <dir> or --baseline most-popular');
+      throw new SemidError('SEMID_ERR_BAD_INPUT', 'give either --model <dir> or --baseline most-popular');
     }
+    parseKs(str(args, 'ks'));
     let out: { split: SplitData; result: EvalResult; extra: Record<string, string> };
     if (modelDir !== undefined) {
       out = await runModel(modelDir, which, args);
@@ -286,9 +302,9 @@ export const evalCommand: Command = {
         );
       }
       const data = str(args, 'data');
-      if (data === undefined) throw new SemidError('SEMID_ERR_BAD_INPUT', 'semid eval --baseline: --data is required');
+      if (data === undefined) throw new SemidError('SEMID_ERR_BAD_INPUT', '--baseline needs --data <dir|spec>');
       log(`[eval] loading ${data}`);
-      const split = await loadSplit(data);
+      const split = await loadSplit(data, loadOptions(dataFlags(args)));
       const result = await runBaseline(baseline as BaselineName, split, which, args);
       out = { split, result, extra: { baseline: baseline as string } };
     }

@@ -17,7 +17,9 @@ import { loadSplit } from '../src/core/data/index.js';
 import { SemidError } from '../src/core/errors.js';
 import { createRng } from '../src/core/rng.js';
 import type { Item } from '../src/core/types.js';
+import { expectKind, schemeHelp, schemeNamed } from './checks.js';
 import { type Command, int, log, readConfigFile, req, str } from './command.js';
+import { DATA_OPTIONS, dataFlags, loadOptions } from './data-flags.js';
 
 function collisionsFlag(v: string | undefined): CollisionMode | undefined {
   if (v === undefined) return undefined;
@@ -87,22 +89,42 @@ export const indexBuild: Command = {
     seed: { type: 'string', description: 'random seed', default: '42' },
     collisions: { type: 'string', description: `collision handling: ${COLLISION_MODES.join(', ')}` },
     json: { type: 'boolean', description: 'print the diagnostics as JSON on stdout' },
+    ...DATA_OPTIONS,
+  },
+  help: (argv) => {
+    const i = argv.findIndex((a) => a === '--scheme' || a.startsWith('--scheme='));
+    if (i < 0) return `Run \`semid index build --scheme <name> --help\` for a scheme's config fields.`;
+    const name = argv[i]?.includes('=') ? argv[i]?.split('=')[1] : argv[i + 1];
+    return schemeHelp(schemeNamed(name ?? ''));
   },
   async run(args) {
-    const scheme = req(args, 'scheme', 'index build');
+    // Everything cheap is checked before the data is read.
+    const scheme = schemeNamed(req(args, 'scheme', 'index build'));
     const data = req(args, 'data', 'index build');
     const out = req(args, 'out', 'index build');
     const cfgPath = str(args, 'config');
     const config = cfgPath ? readConfigFile(cfgPath) : {};
-    const split = await loadSplit(data);
-    log(`index build: ${scheme} on ${split.name} (${split.items.length} items, ${split.trainSequences.length} users)`);
     const collisions = collisionsFlag(str(args, 'collisions'));
+    const seed = int(args, 'seed', 42);
+    if (collisions !== undefined && !('collisions' in (scheme.defaults as object))) {
+      throw new SemidError(
+        'SEMID_ERR_BAD_INPUT',
+        `scheme "${scheme.name}" gives unique codes by construction; --collisions does not apply to it`,
+      );
+    }
+    scheme.resolve({ ...config, ...(collisions ? { collisions } : {}) } as never);
+    const dataOpts = loadOptions(dataFlags(args));
+    log(`[index build] reading ${data}`);
+    const split = await loadSplit(data, dataOpts);
+    log(
+      `[index build] ${scheme.name} on ${split.name} (${split.items.length} items, ${split.trainSequences.length} users)`,
+    );
     const r = await buildIndex({
-      scheme: scheme as never,
+      scheme: scheme.name,
       split,
       config,
       ...(collisions ? { collisions } : {}),
-      seed: int(args, 'seed', 42),
+      seed,
       out,
       log,
     });
@@ -121,18 +143,18 @@ export const indexInspect: Command = {
   options: {
     json: { type: 'boolean', description: 'print one JSON object on stdout' },
     data: { type: 'string', description: 'the dataset, to show item titles in the examples' },
+    ...DATA_OPTIONS,
   },
   async run(args) {
     const dir = args.positionals[0];
     if (dir === undefined || args.positionals.length > 1) {
-      throw new SemidError(
-        'SEMID_ERR_BAD_INPUT',
-        `semid index inspect: expected one index directory, got ${args.positionals.length}`,
-      );
+      throw new SemidError('SEMID_ERR_BAD_INPUT', `expected one index directory, got ${args.positionals.length}`);
     }
+    const dataOpts = loadOptions(dataFlags(args));
+    await expectKind(dir, 'index', 'semid index inspect <index dir>');
     const index = await loadIndex(dir, { encoder: false });
     const data = str(args, 'data');
-    const items = data ? (await loadSplit(data)).items : undefined;
+    const items = data ? (await loadSplit(data, dataOpts)).items : undefined;
     const examples = firstLevelExamples(index, items);
     const m = index.manifest;
     if (args.values.json) {
@@ -180,23 +202,23 @@ export const indexImport: Command = {
       default: 'dedup-level',
     },
     json: { type: 'boolean', description: 'print the diagnostics as JSON on stdout' },
+    ...DATA_OPTIONS,
   },
   async run(args) {
     const file = args.positionals[0];
     if (file === undefined || args.positionals.length > 1) {
-      throw new SemidError(
-        'SEMID_ERR_BAD_INPUT',
-        `semid index import: expected one index file, got ${args.positionals.length}`,
-      );
+      throw new SemidError('SEMID_ERR_BAD_INPUT', `expected one index file, got ${args.positionals.length}`);
     }
     const data = req(args, 'data', 'index import');
     const out = req(args, 'out', 'index import');
+    const dataOpts = loadOptions(dataFlags(args));
+    const collisions = collisionsFlag(str(args, 'collisions'));
     let idMap = str(args, 'id-map');
     if (idMap === undefined && existsSync(join(dirname(file), 'id_map.csv'))) {
       idMap = join(dirname(file), 'id_map.csv');
       log(`index import: using the id map ${idMap}`);
     }
-    const split = await loadSplit(data);
+    const split = await loadSplit(data, dataOpts);
     const r = await buildIndex({
       scheme: 'imported',
       split,
@@ -206,7 +228,7 @@ export const indexImport: Command = {
         idColumn: str(args, 'id-column') ?? 'letter_item_id',
         levelSize: int(args, 'level-size', 0),
       },
-      ...(collisionsFlag(str(args, 'collisions')) ? { collisions: collisionsFlag(str(args, 'collisions')) } : {}),
+      ...(collisions ? { collisions } : {}),
       seed: 0,
       out,
       log,
@@ -261,12 +283,10 @@ export const indexEncode: Command = {
   async run(args) {
     const dir = args.positionals[0];
     if (dir === undefined || args.positionals.length > 1) {
-      throw new SemidError(
-        'SEMID_ERR_BAD_INPUT',
-        `semid index encode: expected one index directory, got ${args.positionals.length}`,
-      );
+      throw new SemidError('SEMID_ERR_BAD_INPUT', `expected one index directory, got ${args.positionals.length}`);
     }
     const items = readNewItems(req(args, 'items', 'index encode'));
+    await expectKind(dir, 'index', 'semid index encode <index dir> --items <file>');
     const index = await loadIndex(dir);
     const { results, table } = await encodeNewItems(index, items);
     for (const r of results) process.stdout.write(`${JSON.stringify(r)}\n`);
@@ -303,16 +323,18 @@ export const indexEmbed: Command = {
     'max-length': { type: 'string', description: 'ONNX: tokens per text (default 128)' },
     dim: { type: 'string', description: 'TF-IDF + LSA only: dimension (default 64)' },
     seed: { type: 'string', description: 'TF-IDF + LSA only: random seed of the SVD (default 42)' },
+    ...DATA_OPTIONS,
   },
   async run(args) {
     const out = req(args, 'out', 'index embed');
     if (!out.endsWith('.npy')) throw new SemidError('SEMID_ERR_BAD_INPUT', `--out must end in .npy, got "${out}"`);
-    const split = await loadSplit(req(args, 'data', 'index embed'));
+    const dataSpec = req(args, 'data', 'index embed');
+    const dataOpts = loadOptions(dataFlags(args));
     const onnx = str(args, 'onnx');
     let data: Float32Array;
     let dim: number;
     if (args.values.use === true && onnx !== undefined) {
-      throw new SemidError('SEMID_ERR_BAD_INPUT', 'semid index embed: give either --use or --onnx, not both');
+      throw new SemidError('SEMID_ERR_BAD_INPUT', 'give either --use or --onnx, not both');
     }
     // options of another embedder would be silently ignored: refuse them
     const given = (o: string) => args.values[o] !== undefined;
@@ -321,12 +343,13 @@ export const indexEmbed: Command = {
     if (encoder !== undefined && lsaOnly.length > 0) {
       throw new SemidError(
         'SEMID_ERR_BAD_INPUT',
-        `semid index embed: ${lsaOnly.map((o) => `--${o}`).join(', ')} set(s) the TF-IDF + LSA embedder, not ${encoder}; drop it or drop ${encoder}`,
+        `${lsaOnly.map((o) => `--${o}`).join(', ')} set(s) the TF-IDF + LSA embedder, not ${encoder}; drop it or drop ${encoder}`,
       );
     }
     if (onnx === undefined && given('max-length')) {
-      throw new SemidError('SEMID_ERR_BAD_INPUT', 'semid index embed: --max-length applies to --onnx only; drop it');
+      throw new SemidError('SEMID_ERR_BAD_INPUT', '--max-length applies to --onnx only; drop it');
     }
+    const split = await loadSplit(dataSpec, dataOpts);
     if (args.values.use === true) {
       const { USE_DIM, useEmbed } = await import('../indexer/features/use.js');
       data = await useEmbed(split.items, { log });

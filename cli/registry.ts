@@ -3,6 +3,7 @@ import type { Command } from './command.js';
 import { compareCommand, demoCommand } from './compare.js';
 import { DATA_COMMANDS } from './data.js';
 import { evalCommand } from './eval.js';
+import { exploreCommand } from './explore.js';
 import { INDEX_COMMANDS } from './index-cmd.js';
 import { serveCommand } from './serve.js';
 import { trainCommand } from './train.js';
@@ -15,4 +16,5 @@ export const COMMANDS: readonly Command[] = [
   trainCommand,
   evalCommand,
   serveCommand,
+  exploreCommand,
 ];

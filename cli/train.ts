@@ -1,11 +1,40 @@
 import { applyPreset, DEFAULT_PRESET, PRESET_DOCS, PRESET_NAMES } from '../models/presets.js';
-import { datasetFingerprint, loadSplit } from '../src/core/data/index.js';
+import type { StepCallback } from '../models/train.js';
+import { datasetFingerprint, type LoadSplitOptions, loadSplit } from '../src/core/data/index.js';
 import { SemidError } from '../src/core/errors.js';
 import type { GenerativeModel } from '../src/core/model.js';
 import type { SplitData } from '../src/core/types.js';
 import { evaluate, evaluateRanker } from '../src/eval/evaluate.js';
+import { expectKind } from './checks.js';
 import { type Command, int, log, Progress, readConfigFile, req, str } from './command.js';
+import { DATA_OPTIONS, dataFlags, loadOptions } from './data-flags.js';
 import { fusionSelector, onnxReplica, sampleExamples } from './models.js';
+
+/**
+ * Per-epoch progress of a training run: `onStep` for trainModel (a bar per epoch, with loss and
+ * tokens/s), `pause` before validation (ends the current bar).
+ */
+export function epochProgress(epochs: number): { onStep: StepCallback; pause: () => void } {
+  let progress: Progress | undefined;
+  let current = -1;
+  return {
+    onStep: (s) => {
+      if (s.epoch !== current) {
+        progress?.done();
+        progress = new Progress(`epoch ${s.epoch + 1}/${epochs}`, s.stepsPerEpoch, { unit: 'step' });
+        current = s.epoch;
+      }
+      progress?.update(
+        ((s.step - 1) % s.stepsPerEpoch) + 1,
+        `loss ${s.loss.toFixed(4)} ${s.tokensPerSecond.toFixed(0)} tok/s`,
+      );
+    },
+    pause: () => {
+      progress?.done();
+      progress = undefined;
+    },
+  };
+}
 
 /** `semid train`. */
 export const trainCommand: Command = {
@@ -58,12 +87,20 @@ export const trainCommand: Command = {
       description:
         'train the ID-based SASRec baseline instead (no --index); prints its test metrics and writes result.json',
     },
+    json: {
+      type: 'boolean',
+      description: 'print a JSON summary of the run on stdout (epochs, best epoch, valid NDCG@10...)',
+    },
+    ...DATA_OPTIONS,
   },
   async run(args) {
     const data = req(args, 'data', 'train');
-    if (args.values.sasrec === true) return runSasrec(args, data);
+    const flags = dataFlags(args);
+    const dataOpts = loadOptions(flags);
+    if (args.values.sasrec === true) return runSasrec(args, data, dataOpts);
     const indexDir = req(args, 'index', 'train');
     const out = req(args, 'out', 'train');
+    await expectKind(indexDir, 'index', 'semid train --index <index dir> --data <dir> --out <model dir>');
     const fileCfg = str(args, 'config') !== undefined ? readConfigFile(str(args, 'config') as string) : {};
     const over: Record<string, unknown> = { ...fileCfg };
     const arch = str(args, 'arch');
@@ -92,26 +129,26 @@ export const trainCommand: Command = {
     const { trainModel, defaultWorkers } = await import('../models/train.js');
     const workers = str(args, 'workers') !== undefined ? int(args, 'workers', 0) : defaultWorkers();
     if (workers < 0) throw new SemidError('SEMID_ERR_BAD_INPUT', `--workers must be >= 0, got ${workers}`);
+    const validUsers = int(args, 'valid-users', 0);
+    const validRuntime = str(args, 'valid-runtime') ?? 'onnx';
+    if (validRuntime !== 'onnx' && validRuntime !== 'tfjs') {
+      throw new SemidError('SEMID_ERR_BAD_INPUT', `--valid-runtime must be onnx or tfjs, got "${validRuntime}"`);
+    }
 
     log(`[train] loading ${data} and the index ${indexDir}`);
     const [split, index] = await Promise.all([
-      loadSplit(data, { maxHistory: config.maxHistory }),
+      loadSplit(data, { ...dataOpts, maxHistory: config.maxHistory }),
       loadIndex(indexDir, { encoder: false }),
     ]);
     const fp = index.manifest.dataset?.fingerprint;
     if (typeof fp === 'string' && fp !== datasetFingerprint(split)) {
       throw new SemidError(
         'SEMID_ERR_BAD_INPUT',
-        `the index ${indexDir} was built on a different dataset (${index.manifest.dataset.name}) than ${data}; train on the data the index was built from`,
+        `the index ${indexDir} was built on a different dataset (${index.manifest.dataset.name}) than ${data}; train on the data the index was built from, read with the same --columns/--kcore/--skip-bad flags`,
       );
     }
     config = resolveModelConfig(applyPreset(preset, index.table.size, over));
     const backend = await initTf();
-    const validUsers = int(args, 'valid-users', 0);
-    const validRuntime = str(args, 'valid-runtime') ?? 'onnx';
-    if (validRuntime !== 'onnx' && validRuntime !== 'tfjs') {
-      throw new SemidError('SEMID_ERR_BAD_INPUT', `--valid-runtime must be onnx or tfjs, got "${validRuntime}"`);
-    }
     const validExamples = sampleExamples(split.valid, validUsers, config.seed);
     const scoreValid = async (m: GenerativeModel) => {
       const r = await evaluate({
@@ -129,8 +166,7 @@ export const trainCommand: Command = {
       `[train] preset ${preset}: ${config.arch} model, ${split.users.length} users, ${index.table.size} items, levels [${index.table.levelSizes}], ` +
         `backend ${backend}, ${workers} worker thread(s); validating on ${validExamples.length} users`,
     );
-    let progress: Progress | undefined;
-    let progressEpoch = -1;
+    const progress = epochProgress(config.epochs);
     const result = await trainModel({
       table: index.table,
       data: split,
@@ -141,37 +177,46 @@ export const trainCommand: Command = {
       resume: args.values.resume === true,
       ...(maxMinutes !== undefined ? { maxSeconds: Number(maxMinutes) * 60 } : {}),
       log: (line) => log(`[train] ${line}`),
-      onStep: (s) => {
-        if (s.epoch !== progressEpoch) {
-          progress?.done();
-          progress = new Progress(`epoch ${s.epoch + 1}/${config.epochs}`, s.stepsPerEpoch);
-          progressEpoch = s.epoch;
-        }
-        progress?.update(
-          ((s.step - 1) % s.stepsPerEpoch) + 1,
-          `loss ${s.loss.toFixed(4)} ${s.tokensPerSecond.toFixed(0)} tok/s`,
-        );
-      },
+      onStep: progress.onStep,
       validate: async (model) => {
-        progress?.done();
-        progress = undefined;
+        progress.pause();
         const decoder = validRuntime === 'onnx' ? await onnxReplica(model) : undefined;
         return scoreValid(decoder?.model ?? model).finally(() => decoder?.close());
       },
       ...(fusionFlag === undefined ? { selectFusion: fusionSelector(validRuntime, scoreValid) } : {}),
-      trainingInfo: { data, scheme: index.manifest.scheme, validUsers: validExamples.length },
+      trainingInfo: { data, dataFlags: flags, scheme: index.manifest.scheme, validUsers: validExamples.length },
     });
     log(
       `[train] done: ${result.epochs.length} epoch(s), stopped by ${result.stopped}, best valid NDCG@10 ` +
         `${result.bestValid?.toFixed(4) ?? '-'} at epoch ${result.bestEpoch + 1}, ${result.seconds.toFixed(0)} s; model written to ${out}`,
     );
     result.model.dispose();
+    if (args.values.json === true) {
+      const summary = {
+        model: out,
+        index: indexDir,
+        data,
+        scheme: index.manifest.scheme,
+        arch: config.arch,
+        epochs: result.epochs.length,
+        bestEpoch: result.bestEpoch + 1,
+        bestValidNdcg10: result.bestValid ?? null,
+        stopped: result.stopped,
+        steps: result.steps,
+        seconds: result.seconds,
+      };
+      process.stdout.write(`${JSON.stringify(summary)}\n`);
+    }
     return 0;
   },
 };
 
 /** `semid train --sasrec`: the baseline, early-stopped on valid NDCG@10, then scored on test. */
-async function runSasrec(args: Parameters<Command['run']>[0], data: string): Promise<number> {
+async function runSasrec(
+  args: Parameters<Command['run']>[0],
+  data: string,
+  dataOpts: LoadSplitOptions,
+): Promise<number> {
   const out = req(args, 'out', 'train');
   const over: Record<string, unknown> =
     str(args, 'config') !== undefined ? readConfigFile(str(args, 'config') as string) : {};
@@ -181,7 +226,7 @@ async function runSasrec(args: Parameters<Command['run']>[0], data: string): Pro
   const { resolveSasrecConfig, trainSasrec, saveSasrec } = await import('../models/sasrec.js');
   const config = resolveSasrecConfig(over);
   const { initTf } = await import('../src/core/tf.js');
-  const split: SplitData = await loadSplit(data, { maxHistory: config.maxLen });
+  const split: SplitData = await loadSplit(data, { ...dataOpts, maxHistory: config.maxLen });
   await initTf();
   const validExamples = sampleExamples(split.valid, int(args, 'valid-users', 0), config.seed);
   const items = split.items.map((i) => i.id);
@@ -220,6 +265,7 @@ async function runSasrec(args: Parameters<Command['run']>[0], data: string): Pro
   });
   const summary = {
     data,
+    dataFlags: dataFlags(args),
     config: r.config,
     epochs: r.epochs,
     bestEpoch: r.bestEpoch + 1,

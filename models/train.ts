@@ -225,7 +225,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     startEpoch = resumed.epoch + 1;
     startStep = resumed.step;
     priorSeconds = resumed.seconds;
-    log(`resuming from ${ckptDir} after epoch ${resumed.epoch} (step ${startStep})`);
+    log(`resuming from ${ckptDir} after epoch ${resumed.epoch + 1} (step ${startStep})`);
   }
   const dp = await DataParallel.create(model, workers);
   const itemsWithoutCode = first.missing;

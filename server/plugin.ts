@@ -20,6 +20,7 @@ import { adminRoutes } from './routes/admin.js';
 import { codeRoutes } from './routes/codes.js';
 import { itemRoutes } from './routes/items.js';
 import { recommendRoutes } from './routes/recommend.js';
+import { uiRoutes } from './routes/ui.js';
 
 /** Options of the semid plugin. */
 export interface SemidPluginOptions {
@@ -164,4 +165,5 @@ export async function semidRoutes(app: FastifyInstance, opts: SemidPluginOptions
   await app.register(itemRoutes);
   await app.register(codeRoutes);
   await app.register(adminRoutes);
+  await app.register(uiRoutes);
 }

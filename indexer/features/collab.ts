@@ -10,6 +10,7 @@
  * Items that never occur in the training sequences keep their small random initial vector.
  */
 import { type AnyField, type ConfigOf, defaultsOf, resolveConfig } from '../../src/core/config.js';
+import { track } from '../../src/core/progress.js';
 import type { Rng } from '../../src/core/rng.js';
 import { initTf, tf } from '../../src/core/tf.js';
 import type { Item, ItemId } from '../../src/core/types.js';
@@ -69,6 +70,7 @@ export async function learnCollabEmbeddings(
   const optimizer = tf.train.adam(o.learningRate);
   const order = Array.from({ length: P }, (_, i) => i);
   try {
+    const progress = track('collaborative embeddings', o.epochs, { unit: 'epoch' });
     for (let epoch = 0; epoch < o.epochs; epoch++) {
       rng.shuffle(order);
       let lossSum = 0;
@@ -105,9 +107,11 @@ export async function learnCollabEmbeddings(
         loss.dispose();
         steps++;
       }
-      o.log?.(`collab epoch ${epoch}: loss=${(lossSum / Math.max(1, steps)).toFixed(4)} (${P} pairs)`);
+      o.log?.(`collab epoch ${epoch + 1}/${o.epochs}: loss=${(lossSum / Math.max(1, steps)).toFixed(4)} (${P} pairs)`);
+      progress.update(epoch + 1, `loss ${(lossSum / Math.max(1, steps)).toFixed(4)}`);
       await new Promise((r) => setImmediate(r));
     }
+    progress.done();
     return (E.dataSync() as Float32Array).slice(0, V * o.dim);
   } finally {
     optimizer.dispose();

@@ -11,6 +11,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readF32, writeF32 } from '../../src/core/artifact.js';
 import { SemidError } from '../../src/core/errors.js';
+import { track } from '../../src/core/progress.js';
 import type { Rng } from '../../src/core/rng.js';
 import type { Item } from '../../src/core/types.js';
 import { type Csr, csrFromRows, csrMul, randomizedSvd } from '../shared/linalg.js';
@@ -107,8 +108,10 @@ export class TextVectorizer {
   /** Fits on the catalogue's text. */
   static fit(items: readonly Item[], options: Partial<TfidfOptions>, rng: Rng): TextVectorizer {
     const o = { ...TFIDF_DEFAULTS, ...options };
+    const progress = track(`text features: TF-IDF over ${items.length} items`, 2, { unit: 'step' });
     const docs = items.map(itemText);
     const tfidf = fitTfidf(docs, o);
+    progress.update(1);
     if (tfidf.vocab.length === 0) {
       throw new SemidError(
         'SEMID_ERR_BAD_INPUT',
@@ -116,6 +119,7 @@ export class TextVectorizer {
       );
     }
     const X = tfidfMatrix(tfidf, docs);
+    progress.done();
     const svd = randomizedSvd(X, o.dim, rng, { powerIters: o.powerIters });
     return new TextVectorizer(tfidf, Float32Array.from(svd.V), svd.rank);
   }

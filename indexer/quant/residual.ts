@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { readF32, readJson, writeF32, writeJson } from '../../src/core/artifact.js';
 import { SemidError } from '../../src/core/errors.js';
+import { track } from '../../src/core/progress.js';
 import type { Rng } from '../../src/core/rng.js';
 import { kmeans, nearest } from '../shared/kmeans.js';
 import type { SinkhornOptions } from '../shared/sinkhorn.js';
@@ -167,12 +168,16 @@ export function fitResidualKmeans(
   for (let l = 0; l < L; l++) {
     const k = opts.levelSizes[l] as number;
     const t0 = Date.now();
+    const iters = opts.iters ?? 20;
+    const progress = track(`rqkmeans level ${l + 1}/${L} k-means (k=${k})`, iters, { unit: 'iter' });
     const fit = kmeans(res, n, d, k, rng, {
-      iters: opts.iters ?? 20,
+      iters,
+      onIteration: (it, inertia) => progress.update(Math.min(it, iters), `inertia ${inertia.toExponential(3)}`),
       tol: opts.tol ?? 1e-4,
       balanced: opts.balanced ?? false,
       ...(opts.sinkhorn ? { sinkhorn: opts.sinkhorn } : {}),
     });
+    progress.done(`${fit.iterations} iterations`);
     codebooks.push(fit.centroids);
     subtractAssigned(res, n, d, fit.centroids, fit.assign);
     for (let i = 0; i < n; i++) codes[i * L + l] = fit.assign[i] as number;

@@ -19,6 +19,7 @@
 import { join } from 'node:path';
 import { readF32, readJson, writeF32, writeJson } from '../../src/core/artifact.js';
 import { SemidError } from '../../src/core/errors.js';
+import { track } from '../../src/core/progress.js';
 import type { Rng } from '../../src/core/rng.js';
 import { initTf, tf } from '../../src/core/tf.js';
 import { balancedKmeans, sqDistances } from '../shared/kmeans.js';
@@ -392,6 +393,7 @@ export async function trainRqVae(
   let stoppedByTimeCap = false;
   let epoch = 0;
   const order = Array.from({ length: n }, (_, i) => i);
+  const progress = track('rqvae training', cfg.epochs, { unit: 'epoch' });
   try {
     for (; epoch < cfg.epochs; epoch++) {
       if (cfg.maxTrainSeconds > 0 && (Date.now() - t0) / 1000 > cfg.maxTrainSeconds) {
@@ -552,13 +554,15 @@ export async function trainRqVae(
       if (sums.cf.length) h.cf = mean(sums.cf);
       if (sums.div.length) h.diversity = mean(sums.div);
       history.push(h);
+      progress.update(epoch + 1, `recon ${h.recon.toFixed(4)} quant ${h.quant.toFixed(4)}`);
       if (epoch % 10 === 0 || epoch === cfg.epochs - 1) {
         log(
-          `rqvae epoch ${epoch}: recon=${h.recon.toFixed(4)} quant=${h.quant.toFixed(4)}${h.cf !== undefined ? ` cf=${h.cf.toFixed(3)}` : ''}${h.diversity !== undefined ? ` div=${h.diversity.toFixed(3)}` : ''} used=[${h.used}] (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+          `rqvae epoch ${epoch + 1}/${cfg.epochs}: recon=${h.recon.toFixed(4)} quant=${h.quant.toFixed(4)}${h.cf !== undefined ? ` cf=${h.cf.toFixed(3)}` : ''}${h.diversity !== undefined ? ` div=${h.diversity.toFixed(3)}` : ''} used=[${h.used}] (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
         );
       }
       await new Promise((r) => setImmediate(r));
     }
+    progress.done();
     // reconstruction error through the quantised path, in the input's original scale
     let se = 0;
     const step = 2048;

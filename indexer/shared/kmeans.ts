@@ -29,6 +29,8 @@ export interface KmeansResult {
 export interface KmeansOptions {
   /** Maximum Lloyd iterations (default 25). */
   iters?: number;
+  /** Called after every Lloyd iteration (1-based count) with the inertia, for progress. */
+  onIteration?: (iteration: number, inertia: number) => void;
   /** Stop when the relative inertia decrease falls below this (default 1e-4). */
   tol?: number;
   /** Equal-size clusters (floor/ceil of n/k), assignment by Sinkhorn + capacity rounding (default false). */
@@ -265,6 +267,7 @@ export function kmeans(
     }
     const improved = inertia - cur;
     inertia = cur;
+    opts.onIteration?.(it + 1, cur);
     if (it > 0 && improved <= tol * Math.max(cur, 1e-30)) {
       it++;
       break;

@@ -3,6 +3,8 @@
  * of a sparse TF-IDF matrix, Halko et al. 2011) and spectral clustering (top eigenvectors by subspace
  * iteration). Dense matrices are row-major Float64Array (float64 for stable orthogonalisation).
  */
+
+import { track } from '../../src/core/progress.js';
 import type { Rng } from '../../src/core/rng.js';
 
 /** A sparse matrix in compressed sparse row form. */
@@ -207,13 +209,16 @@ export function randomizedSvd(
   const r = Math.max(1, Math.min(rank, X.rows, X.cols));
   const k = Math.min(r + (opts.oversample ?? 10), X.rows, X.cols);
   const q = opts.powerIters ?? 4;
+  const progress = track(`truncated SVD (${X.rows} x ${X.cols}, rank ${r})`, q + 2, { unit: 'pass' });
   let Y = csrMul(X, gaussian(X.cols, k, rng), k);
   orthonormalize(Y, X.rows, k);
+  progress.update(1);
   for (let it = 0; it < q; it++) {
     const Z = csrMulT(X, Y, k);
     orthonormalize(Z, X.cols, k);
     Y = csrMul(X, Z, k);
     orthonormalize(Y, X.rows, k);
+    progress.update(it + 2);
   }
   // B = Q^T X [k, cols]; stored transposed as Bt = X^T Q [cols, k].
   const Bt = csrMulT(X, Y, k);
@@ -229,6 +234,7 @@ export function randomizedSvd(
     for (let c = 0; c < X.cols; c++) V[c * r + j] = (W[c * k + j] as number) * inv;
   }
   fixSigns(V, X.cols, r);
+  progress.done();
   return { rank: r, s, V };
 }
 

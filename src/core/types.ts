@@ -22,7 +22,12 @@ export interface Interaction {
   user: UserId;
   item: ItemId;
   timestamp: number;
+  /** The part of a pre-split dataset (train/valid/test files) the row came from; absent otherwise. */
+  split?: SplitPart;
 }
+
+/** A part of a pre-split dataset. */
+export type SplitPart = 'train' | 'valid' | 'test';
 
 /** A loaded dataset before preprocessing. */
 export interface Dataset {
@@ -32,6 +37,8 @@ export interface Dataset {
   interactions: Interaction[];
   /** What the loader reported on the way (bad rows skipped, unknown items...). Nothing is dropped silently. */
   report: LoadReport;
+  /** True when the source ships its own train/valid/test split (every interaction carries `split`). */
+  presplit?: boolean;
 }
 
 /** Counts of everything a loader or preprocessing step left out, with the reason. */
@@ -80,6 +87,8 @@ export interface SplitData {
   /** History cap used for the examples. */
   maxHistory: number;
   report: LoadReport;
+  /** True when valid/test come from the dataset's own split files rather than leave-one-out. */
+  presplit?: boolean;
 }
 
 /** Returns an empty load report. */

@@ -16,6 +16,11 @@ export interface SchemeRun {
   seconds: Record<string, number>;
   /** Extra facts (epochs trained, best valid NDCG@10...). */
   extra?: Record<string, number>;
+  /**
+   * Per-run series for the HTML report: `loss` and `valid` (validation NDCG@10, null where an epoch
+   * was not validated) per epoch, `itemsPerL0` (items under each used first-level code).
+   */
+  series?: Record<string, (number | null)[]>;
 }
 
 /** Mean and (sample) standard deviation; std is 0 for a single value. */
@@ -91,14 +96,33 @@ export function summarise(runs: readonly SchemeRun[]): SchemeSummary[] {
   });
 }
 
-function fmt(m: MeanStd | undefined, digits: number): string {
-  if (!m || m.n === 0 || !Number.isFinite(m.mean)) return '-';
-  return m.n > 1 ? `${m.mean.toFixed(digits)} ± ${m.std.toFixed(digits)}` : m.mean.toFixed(digits);
+/** Figures that count things: shown as integers (one decimal when a mean over seeds is fractional). */
+const COUNTS = new Set([
+  'collisionsAfter',
+  'maxItemsPerCode',
+  'levels',
+  'epochs',
+  'bestEpoch',
+  'steps',
+  'targetsNotInCatalogue',
+  'examples',
+]);
+
+/** One number: counts as integers, seconds with one decimal, every other figure with four. */
+export function formatFigure(key: string, x: number, seconds = false): string {
+  if (!Number.isFinite(x)) return '-';
+  if (COUNTS.has(key)) return Number.isInteger(x) ? String(x) : x.toFixed(1);
+  if (seconds) return x.toFixed(1);
+  return x.toFixed(4);
 }
 
-/** One decimal for seconds and counts, four for fractions below 1 (e.g. a validation NDCG). */
-function fmtAuto(m: MeanStd | undefined): string {
-  return fmt(m, m !== undefined && Math.abs(m.mean) < 1 && m.mean !== 0 ? 4 : 1);
+/** Mean (± sample std over seeds) of one figure, formatted by formatFigure. */
+function fmt(key: string, m: MeanStd | undefined, seconds = false): string {
+  if (!m || m.n === 0 || !Number.isFinite(m.mean)) return '-';
+  const mean = formatFigure(key, m.mean, seconds);
+  if (m.n < 2) return mean;
+  const std = COUNTS.has(key) && !Number.isInteger(m.std) ? m.std.toFixed(1) : formatFigure(key, m.std, seconds);
+  return `${mean} ± ${std}`;
 }
 
 function table(header: string[], rows: string[][]): string {
@@ -109,15 +133,38 @@ function table(header: string[], rows: string[][]): string {
   ].join('\n');
 }
 
-/** The accuracy table's columns, in order, when present; every other metric goes to the second table. */
+/** Most value columns in one table; wider groups are split into several tables. */
+const MAX_COLUMNS = 8;
+
+/** Splits `keys` into runs of at most MAX_COLUMNS. */
+function chunks(keys: readonly string[]): string[][] {
+  const out: string[][] = [];
+  for (let i = 0; i < keys.length; i += MAX_COLUMNS) out.push(keys.slice(i, i + MAX_COLUMNS));
+  return out;
+}
+
+/** The accuracy table's columns, in order, when present. */
 const MAIN_METRICS = ['recall@5', 'ndcg@5', 'recall@10', 'ndcg@10', 'recall@20', 'ndcg@20', 'mrr@20'];
 
 /** Metrics where less is better (bold marks the lowest): invalid codes, misses. */
 const LOWER_IS_BETTER = (k: string) => k.startsWith('invalid') || k === 'targetsNotInCatalogue';
 /** Diagnostics with no better direction (repeats are right on some data, wrong on other): never bold. */
-const NEUTRAL = (k: string) => k.startsWith('history@') || k === 'targetInHistory';
+const NEUTRAL = (k: string) => k.startsWith('history@') || k === 'targetInHistory' || k === 'examples';
 
-/** report.md: accuracy, slices, index quality and cost tables, best mean per metric in bold. */
+/** The metric sections of report.md, in order: title and which metric keys go there. */
+const METRIC_SECTIONS: { title: string; keys: (all: readonly string[]) => string[] }[] = [
+  { title: 'Accuracy', keys: (all) => MAIN_METRICS.filter((k) => all.includes(k)) },
+  {
+    title: 'Accuracy with history items excluded',
+    keys: (all) => all.filter((k) => k.startsWith('exclHist.')),
+  },
+  {
+    title: 'Coverage and popularity slices',
+    keys: (all) => all.filter((k) => k.startsWith('coverage@') || k.startsWith('head.') || k.startsWith('tail.')),
+  },
+];
+
+/** report.md: accuracy, coverage and slices, index quality and cost tables, best mean per metric in bold. */
 export function renderMarkdown(report: CompareReport): string {
   const s = report.schemes;
   const allMetrics = [...new Set(s.flatMap((x) => Object.keys(x.metrics)))];
@@ -132,59 +179,70 @@ export function renderMarkdown(report: CompareReport): string {
           ? Math.min(...means)
           : Math.max(...means);
   }
-  const metricTable = (keys: string[]) =>
-    table(
-      ['scheme', 'seeds', ...keys],
-      s.map((x) => [
-        x.scheme,
-        String(x.seeds.length),
-        ...keys.map((k) => {
-          const v = fmt(x.metrics[k], 4);
-          return x.metrics[k]?.mean === best[k] && s.length > 1 ? `**${v}**` : v;
-        }),
-      ]),
+  const metricTables = (keys: string[]) =>
+    chunks(keys).map((part) =>
+      table(
+        ['scheme', 'seeds', ...part],
+        s.map((x) => [
+          x.scheme,
+          String(x.seeds.length),
+          ...part.map((k) => {
+            const v = fmt(k, x.metrics[k]);
+            return x.metrics[k]?.mean === best[k] && s.length > 1 ? `**${v}**` : v;
+          }),
+        ]),
+      ),
     );
-  const main = MAIN_METRICS.filter((k) => allMetrics.includes(k));
-  const other = allMetrics.filter((k) => !main.includes(k));
-  const acc = metricTable(main);
-  const slices = other.length > 0 ? metricTable(other) : '';
+  const placed = new Set<string>();
+  const sections: [string, string[]][] = [];
+  for (const sec of METRIC_SECTIONS) {
+    const keys = sec.keys(allMetrics).filter((k) => !placed.has(k));
+    for (const k of keys) placed.add(k);
+    if (keys.length > 0 || sec.title === 'Accuracy') sections.push([sec.title, metricTables(keys)]);
+  }
+  const rest = allMetrics.filter((k) => !placed.has(k));
+  if (rest.length > 0) sections.push(['Repeats, invalid codes and counts', metricTables(rest)]);
   const indexKeys = [...new Set(s.flatMap((x) => Object.keys(x.index)))];
-  const idx = table(
-    ['scheme', ...indexKeys],
-    s.map((x) => [x.scheme, ...indexKeys.map((k) => fmt(x.index[k], 3))]),
-  );
-  const stageKeys = [...new Set(s.flatMap((x) => [...Object.keys(x.seconds), ...Object.keys(x.extra)]))];
-  const cost = table(
-    ['scheme', ...stageKeys.map((k) => (k in (s[0]?.seconds ?? {}) ? `${k} (s)` : k))],
-    s.map((x) => [x.scheme, ...stageKeys.map((k) => fmtAuto(x.seconds[k] ?? x.extra[k]))]),
-  );
+  sections.push([
+    'Index quality',
+    chunks(indexKeys).map((part) =>
+      table(
+        ['scheme', ...part],
+        s.map((x) => [x.scheme, ...part.map((k) => fmt(k, x.index[k]))]),
+      ),
+    ),
+  ]);
+  const stageKeys = [...new Set(s.flatMap((x) => Object.keys(x.seconds)))];
+  const extraKeys = [...new Set(s.flatMap((x) => Object.keys(x.extra)))];
+  sections.push([
+    'Cost (wall time per stage)',
+    [
+      table(
+        ['scheme', ...stageKeys.map((k) => `${k} (s)`)],
+        s.map((x) => [x.scheme, ...stageKeys.map((k) => fmt(k, x.seconds[k], true))]),
+      ),
+    ],
+  ]);
+  if (extraKeys.length > 0) {
+    sections.push([
+      'Training (epochs counted from 1)',
+      chunks(extraKeys).map((part) =>
+        table(
+          ['scheme', ...part],
+          s.map((x) => [x.scheme, ...part.map((k) => fmt(k, x.extra[k]))]),
+        ),
+      ),
+    ]);
+  }
   const parts = [
     `# semid compare: ${report.dataset}`,
     '',
-    `Created ${report.createdAt}. Mean ± sample standard deviation over seeds; test split, leave-one-out, full ranking by constrained beam search.`,
-    '',
-    '## Accuracy',
-    '',
-    acc,
-    '',
-    '## Coverage, popularity slices and counts',
-    '',
-    slices || '(none)',
-    '',
-    '## Index quality',
-    '',
-    idx,
-    '',
-    '## Cost (wall time per stage)',
-    '',
-    cost,
-    '',
-    '## Configuration',
-    '',
-    '```json',
-    JSON.stringify(report.config, null, 2),
-    '```',
+    `Created ${report.createdAt}. Mean ± sample standard deviation over seeds; test split, full ranking by constrained beam search. The best mean of each metric is in bold.`,
   ];
+  for (const [title, tables] of sections) {
+    parts.push('', `## ${title}`, '', tables.length > 0 ? tables.join('\n\n') : '(none)');
+  }
+  parts.push('', '## Configuration', '', '```json', JSON.stringify(report.config, null, 2), '```');
   if (report.failures.length > 0) {
     parts.push('', '## Failures', '', ...report.failures.map((f) => `- ${f.scheme} (seed ${f.seed}): ${f.error}`));
   }

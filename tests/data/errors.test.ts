@@ -62,14 +62,14 @@ describe('bad input: one clear error naming file, line and what was expected', (
       { 'items.jsonl': OK_ITEMS, 'interactions.csv': lines('u,a,1') },
       'interactions.csv',
       1,
-      /expected the header "user,item,timestamp"/,
+      /no user or item column in the header "u,a,1"\. Expected a header line naming the columns.*--columns/,
     ],
     [
       'interactions.csv: non-numeric timestamp',
       { 'items.jsonl': OK_ITEMS, 'interactions.csv': lines('user,item,timestamp', 'u,a,1', 'u,b,yesterday') },
       'interactions.csv',
       3,
-      /expected a numeric timestamp, got "yesterday"/,
+      /expected a timestamp: a number or an ISO-8601 date\/time .*, got "yesterday"/,
     ],
     [
       'interactions.csv: wrong field count (gzipped)',
@@ -125,7 +125,7 @@ describe('bad input: one clear error naming file, line and what was expected', (
       { 'x.inter': lines('user_id:token\titem_id:token\ttimestamp:float', 'a\tb\tnow') },
       'x.inter',
       2,
-      /numeric timestamp/,
+      /numeric or ISO-8601 timestamp/,
     ],
     [
       'RecBole .item: duplicate id',

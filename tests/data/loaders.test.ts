@@ -241,7 +241,7 @@ describe('format detection', () => {
     const err = await detectFormat(dir).catch((e) => e);
     expect(err).toBeInstanceOf(SemidError);
     expect(err.code).toBe('SEMID_ERR_BAD_INPUT');
-    expect(err.message).toMatch(/interactions\.csv.*u\.data.*notes\.txt/s);
+    expect(err.message).toMatch(/Found: notes\.txt \(not a recognised file\).*interactions\.csv.*u\.data/s);
   });
 
   it('missing directory -> SEMID_ERR_NOT_FOUND; several .inter files -> SEMID_ERR_BAD_INPUT', async () => {

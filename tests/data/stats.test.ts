@@ -44,7 +44,7 @@ describe('datasetStats', () => {
     expect(s.sequenceLength).toEqual({ min: 3, median: 3.5, mean: 3.5, max: 4, p90: 4 });
     expect(s.textCoverage).toEqual({ title: 0.5, categories: 0.25, brand: 0.25, description: 0.25 });
     // u1: 4 items -> 1 train; u2: 3 items -> 0 train.
-    expect(s.split).toEqual({ train: 1, valid: 2, test: 2, maxHistory: 20 });
+    expect(s.split).toEqual({ train: 1, valid: 2, test: 2, maxHistory: 20, given: false });
     expect(s.report.duplicateRows).toBe(1);
     expect(s.fingerprint).toMatch(/^[0-9a-f]{64}$/);
   });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { run } from '../../cli/main.js';
+import { cli } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'semid-compare-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -21,7 +22,7 @@ describe('semid compare (CLI)', () => {
       }),
     );
     const out = join(dir, 'report');
-    const code = await run([
+    const { code, out: stdout } = await cli([
       'compare',
       '--data',
       'synthetic:seed=3,items=120,users=150',
@@ -34,8 +35,16 @@ describe('semid compare (CLI)', () => {
       '--workers',
       '0',
       '--also-exclude-history',
+      '--json',
     ]);
     expect(code).toBe(0);
+    const summary = JSON.parse(stdout);
+    expect(summary.report).toEqual({ markdown: join(out, 'report.md'), json: join(out, 'report.json') });
+    expect(summary.failures).toEqual([]);
+    expect(summary.schemes.map((s: { scheme: string }) => s.scheme)).toEqual(['random', 'rqkmeans']);
+    expect(summary.schemes[0].metrics['recall@10'].n).toBe(1);
+    // epochs are counted from 1, as train prints them
+    expect(summary.schemes[0].extra.bestEpoch.mean).toBeGreaterThanOrEqual(1);
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
     expect(report.failures).toEqual([]);
     expect(report.schemes.map((s: { scheme: string }) => s.scheme)).toEqual(['random', 'rqkmeans']);
@@ -50,6 +59,8 @@ describe('semid compare (CLI)', () => {
     const md = readFileSync(join(out, 'report.md'), 'utf8');
     expect(md).toContain('| random | 1 |');
     expect(md).toContain('| rqkmeans | 1 |');
+    expect(md).toContain('## Coverage and popularity slices');
+    expect(md).toMatch(/^\| random \| \d\.\d{4} \| 0 \| \d+ \| \d\.\d{4} \| \d+ \|/m);
   });
 
   it('rejects an unknown scheme with the valid names', async () => {

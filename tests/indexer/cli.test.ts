@@ -161,7 +161,7 @@ describe('semid index', () => {
 
   it('fails with a coded error for bad input', async () => {
     expect(await run(['index', 'build', '--scheme', 'nope', '--data', DATA, '--out', join(dir, 'x')])).toBe(2);
-    expect(err).toMatch(/SEMID_ERR_UNKNOWN_SCHEME.*valid schemes: random/);
+    expect(err).toMatch(/SEMID_ERR_UNKNOWN_SCHEME.*Valid schemes: random/);
     expect(
       await run(['index', 'build', '--scheme', 'random', '--data', DATA, '--out', join(dir, 'x'), '--collisions', 'x']),
     ).toBe(2);

@@ -22,6 +22,7 @@ describe('server import boundaries', () => {
       'ajv',
       'prom-client',
       'hnswlib-node',
+      'umap-js',
     ]);
     const bad: string[] = [];
     for (const f of files(serverDir)) {

@@ -15,7 +15,7 @@ import { SemidError } from '../errors.js';
 import { type Dataset, emptyReport, type Interaction, type Item } from '../types.js';
 import { assembleDataset } from './assemble.js';
 import type { LoadOptions } from './common.js';
-import { BadRows, forEachLine, listFiles, preview, stripGz } from './lines.js';
+import { BadRows, firstLine, forEachLine, listFiles, preview, stripGz } from './lines.js';
 import { PyLiteralError, parsePyLiteral } from './pyliteral.js';
 
 /** Parses a JSON line, falling back to a Python literal (lines starting `{'` go straight there). Throws on neither. */
@@ -31,34 +31,17 @@ export function parseRecord(line: string): unknown {
   return parsePyLiteral(line);
 }
 
-/** Reads the first non-empty line of a file (undefined for an empty file). */
-export async function firstLine(path: string): Promise<string | undefined> {
-  let found: string | undefined;
-  const stop = new Error('stop');
-  try {
-    await forEachLine(path, (line) => {
-      if (line.trim() === '') return;
-      found = line;
-      throw stop;
-    });
-  } catch (e) {
-    if (e !== stop) throw e;
-  }
-  return found;
-}
-
 /** The reviews and metadata files of an Amazon directory (names), chosen by name and first line. */
 export async function amazonFiles(
   dir: string,
   files: readonly string[],
 ): Promise<{ reviews: string | undefined; meta: string | undefined }> {
-  const json = files.filter((f) => /\.jsonl?$/i.test(stripGz(f)));
+  // items.jsonl is the common format's catalogue, never reviews; a reviews file names its reviewer.
+  const json = files.filter((f) => /\.jsonl?$/i.test(stripGz(f)) && stripGz(f) !== 'items.jsonl');
   const metas = json.filter((f) => /^meta/i.test(f));
-  let reviews = json.filter((f) => !/^meta/i.test(f));
-  if (reviews.length > 1) {
-    const sniffed: string[] = [];
-    for (const f of reviews) if ((await firstLine(join(dir, f)))?.includes('reviewerID')) sniffed.push(f);
-    reviews = sniffed;
+  const reviews: string[] = [];
+  for (const f of json.filter((f) => !/^meta/i.test(f))) {
+    if ((await firstLine(join(dir, f)))?.includes('reviewerID')) reviews.push(f);
   }
   if (reviews.length > 1 || metas.length > 1) {
     throw new SemidError(

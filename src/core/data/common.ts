@@ -1,15 +1,19 @@
 /**
  * semid's common dataset format (the one of ../shared/data): `items.jsonl` (one JSON object per item:
- * `id`, optional `title`, `categories`, `brand`, `description`) and `interactions.csv` (header
- * `user,item,timestamp`, extra columns ignored). Either file may be gzipped (`.gz`).
+ * `id`, optional `title`, `categories`, `brand`, `description`) and `interactions.csv` (a header naming
+ * user, item and time columns, see table.ts; extra columns ignored; comma- or tab-separated, so
+ * `interactions.tsv` too). Instead of one interaction table a folder may hold its own split as
+ * `train`, `valid` and `test` tables. Any file may be gzipped (`.gz`).
  */
+import { existsSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { writeDirAtomic } from '../artifact.js';
 import { SemidError } from '../errors.js';
-import { type Dataset, emptyReport, type Interaction, type Item } from '../types.js';
+import { type Dataset, emptyReport, type Interaction, type Item, type LoadReport, type SplitPart } from '../types.js';
 import { assembleDataset } from './assemble.js';
-import { BadRows, csvField, findFile, forEachLine, listFiles, preview, splitCsvLine, toNumber } from './lines.js';
+import { BadRows, csvField, findFile, forEachLine, listFiles, preview } from './lines.js';
+import { type ColumnMap, readInteractionTable } from './table.js';
 
 /** Options every loader takes. */
 export interface LoadOptions {
@@ -17,6 +21,8 @@ export interface LoadOptions {
   skipBad?: boolean;
   /** Dataset name; defaults to the directory's base name. */
   name?: string;
+  /** Header names of the user, item and time columns (default: the aliases of table.ts). */
+  columns?: ColumnMap;
 }
 
 /** The item fields of the common format, for messages. */
@@ -80,75 +86,109 @@ export async function readItemsJsonl(path: string, bad: BadRows): Promise<Item[]
   return items;
 }
 
-/** Reads `interactions.csv` (or .gz): header naming user, item and timestamp columns, then rows. */
-export async function readInteractionsCsv(path: string, bad: BadRows): Promise<Interaction[]> {
-  const out: Interaction[] = [];
-  let cols: { user: number; item: number; ts: number; n: number } | undefined;
-  await forEachLine(path, (line, no) => {
-    if (cols === undefined) {
-      const head = (splitCsvLine(line) ?? []).map((s) => s.trim().toLowerCase());
-      const user = head.indexOf('user');
-      const item = head.indexOf('item');
-      const ts = head.indexOf('timestamp');
-      if (user < 0 || item < 0 || ts < 0) {
-        throw new SemidError(
-          'SEMID_ERR_PARSE',
-          `${path}:${no} (line ${no}): expected the header "user,item,timestamp", got ${preview(line)}. Add the header line.`,
-          { file: path, line: no },
-        );
-      }
-      cols = { user, item, ts, n: head.length };
-      return;
+/** Names of the interaction table of the common format (each may carry `.gz`). */
+export const INTERACTION_FILES = ['interactions.csv', 'interactions.tsv'] as const;
+
+/** Names of each part of a pre-split dataset in the common layout (`.csv` or `.tsv`, each may carry `.gz`). */
+export const SPLIT_FILES: Readonly<Record<SplitPart, readonly string[]>> = {
+  train: ['train'],
+  valid: ['valid', 'validation', 'val'],
+  test: ['test'],
+};
+
+/** The first of `stems` x (.csv, .tsv) present in `files` (with or without .gz), as a path. */
+function findTable(dir: string, files: readonly string[], stems: readonly string[]): string | undefined {
+  for (const stem of stems) {
+    for (const ext of ['.csv', '.tsv']) {
+      const p = findFile(dir, files, `${stem}${ext}`);
+      if (p !== undefined) return p;
     }
-    if (line.trim() === '') return;
-    const f = splitCsvLine(line);
-    if (f === undefined || f.length !== cols.n) {
-      bad.bad(path, no, `${cols.n} comma-separated fields (user,item,timestamp)`, preview(line));
-      return;
-    }
-    const user = (f[cols.user] as string).trim();
-    const item = (f[cols.item] as string).trim();
-    const ts = toNumber(f[cols.ts]);
-    if (user === '' || item === '') {
-      bad.bad(path, no, 'a non-empty user and item', preview(line));
-      return;
-    }
-    if (ts === undefined) {
-      bad.bad(path, no, 'a numeric timestamp', preview(f[cols.ts] as string));
-      return;
-    }
-    out.push({ user, item, timestamp: ts });
-  });
-  if (cols === undefined) {
-    throw new SemidError(
-      'SEMID_ERR_PARSE',
-      `${path}:1 (line 1): expected the header "user,item,timestamp", got an empty file`,
-      {
-        file: path,
-        line: 1,
-      },
-    );
   }
-  return out;
+  return undefined;
 }
 
-/** Loads a directory in the common format. */
-export async function loadCommon(dir: string, opts: LoadOptions = {}): Promise<Dataset> {
-  const files = listFiles(dir);
-  const itemsPath = findFile(dir, files, 'items.jsonl');
-  const interPath = findFile(dir, files, 'interactions.csv');
-  if (interPath === undefined) {
-    throw new SemidError(
-      'SEMID_ERR_NOT_FOUND',
-      `${dir}: the common format needs interactions.csv (and items.jsonl); found ${files.join(', ') || 'no files'}`,
-    );
+/** The split files of a pre-split common-layout directory (train and test at least), or undefined. */
+export function splitFiles(dir: string, files: readonly string[]): Partial<Record<SplitPart, string>> | undefined {
+  const found: Partial<Record<SplitPart, string>> = {};
+  for (const part of ['train', 'valid', 'test'] as const) {
+    const p = findTable(dir, files, SPLIT_FILES[part]);
+    if (p !== undefined) found[part] = p;
   }
+  return found.train !== undefined && found.test !== undefined ? found : undefined;
+}
+
+/** The interaction table of a common-layout directory, or undefined. */
+export function interactionFile(dir: string, files: readonly string[]): string | undefined {
+  for (const name of INTERACTION_FILES) {
+    const p = findFile(dir, files, name);
+    if (p !== undefined) return p;
+  }
+  return undefined;
+}
+
+/**
+ * Reads the parts of a pre-split dataset, tagging each interaction with its part. Without time columns
+ * rows are numbered across the files in train, valid, test order.
+ */
+export async function readSplitTables(
+  parts: Partial<Record<SplitPart, string>>,
+  report: LoadReport,
+  read: (path: string, positionBase: number) => Promise<Interaction[]>,
+): Promise<Interaction[]> {
+  const all: Interaction[] = [];
+  for (const part of ['train', 'valid', 'test'] as const) {
+    const path = parts[part];
+    if (path === undefined) continue;
+    for (const it of await read(path, all.length)) all.push({ ...it, split: part });
+  }
+  if (parts.valid === undefined) {
+    report.warnings.push('no valid split file: model selection (early stopping) has no valid examples');
+  }
+  return all;
+}
+
+/**
+ * Loads a directory in the common format: items.jsonl (optional) and either one interaction table
+ * (interactions.csv / interactions.tsv) or pre-split tables (train, valid, test; used as given).
+ * A path to a single .csv / .tsv file is read as the interaction table of a dataset without item text.
+ */
+export async function loadCommon(dir: string, opts: LoadOptions = {}): Promise<Dataset> {
   const report = emptyReport();
   const bad = new BadRows(report, opts.skipBad ?? false);
+  const table = (path: string, positionBase = 0) =>
+    readInteractionTable(path, bad, report, { ...(opts.columns ? { columns: opts.columns } : {}), positionBase });
+  if (isTableFile(dir)) {
+    const interactions = await table(dir);
+    bad.finish();
+    return assembleDataset(opts.name ?? tableName(dir), undefined, interactions, report, 'items.jsonl');
+  }
+  const files = listFiles(dir);
+  const itemsPath = findFile(dir, files, 'items.jsonl');
+  const interPath = interactionFile(dir, files);
+  const parts = interPath === undefined ? splitFiles(dir, files) : undefined;
+  if (interPath === undefined && parts === undefined) {
+    throw new SemidError(
+      'SEMID_ERR_NOT_FOUND',
+      `${dir}: the common format needs interactions.csv (or .tsv), or train + test (+ valid) tables, ` +
+        `with an optional items.jsonl; found ${files.join(', ') || 'no files'}`,
+    );
+  }
   const items = itemsPath === undefined ? undefined : await readItemsJsonl(itemsPath, bad);
-  const interactions = await readInteractionsCsv(interPath, bad);
+  const interactions =
+    parts === undefined ? await table(interPath as string) : await readSplitTables(parts, report, table);
   bad.finish();
-  return assembleDataset(opts.name ?? basename(resolve(dir)), items, interactions, report, 'items.jsonl');
+  const ds = assembleDataset(opts.name ?? basename(resolve(dir)), items, interactions, report, 'items.jsonl');
+  return parts === undefined ? ds : { ...ds, presplit: true };
+}
+
+/** Whether `path` names a single interaction table file (.csv / .tsv, optionally .gz) rather than a folder. */
+export function isTableFile(path: string): boolean {
+  return /\.(csv|tsv)(\.gz)?$/i.test(path) && existsSync(path) && statSync(path).isFile();
+}
+
+/** A dataset name for a single table file: its base name without extensions. */
+function tableName(path: string): string {
+  return basename(path).replace(/\.(csv|tsv)(\.gz)?$/i, '');
 }
 
 /** Serialises items as items.jsonl text. */

@@ -3,13 +3,16 @@
  * used with the data it was built on. It covers the catalogue ids in order (positions matter: they
  * index embeddings) and each user's chronological sequence, with users taken in sorted id order, so
  * the same data read from another file layout or row order gives the same fingerprint. Item text and
- * timestamps are not included (only the order they produce).
+ * timestamps are not included (only the order they produce). For a pre-split dataset the length of each
+ * user's train part is included too.
  */
 import { createHash } from 'node:crypto';
 import type { SplitData } from '../types.js';
 
 /** sha256 hex of the catalogue ids and the per-user sequences (users sorted by id). */
-export function datasetFingerprint(split: Pick<SplitData, 'items' | 'users' | 'sequences'>): string {
+export function datasetFingerprint(
+  split: Pick<SplitData, 'items' | 'users' | 'sequences'> & Partial<Pick<SplitData, 'presplit' | 'trainSequences'>>,
+): string {
   const h = createHash('sha256');
   // Hash in ~1 MB pieces: one update per line is several times slower.
   let buf = `semid-data-v1\nitems ${split.items.length}\n`;
@@ -29,6 +32,11 @@ export function datasetFingerprint(split: Pick<SplitData, 'items' | 'users' | 's
   });
   add(`users ${order.length}\n`);
   for (const u of order) add(`${JSON.stringify([split.users[u], split.sequences[u]])}\n`);
+  // A shipped split is part of the data: the same sequences cut elsewhere are other data.
+  if (split.presplit === true && split.trainSequences !== undefined) {
+    add('presplit\n');
+    for (const u of order) add(`${split.trainSequences[u]?.length ?? 0}\n`);
+  }
   h.update(buf);
   return h.digest('hex');
 }

@@ -4,11 +4,12 @@
  * `BadRows` is the one place that decides between failing on a bad row and counting it (skipBad).
  */
 import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import { SemidError } from '../errors.js';
+import { track } from '../progress.js';
 import type { LoadReport } from '../types.js';
 
 /** Text encodings the loaders read (MovieLens item files are Latin-1). */
@@ -20,58 +21,91 @@ export const BAD_ROWS_DESCRIBED = 5;
 /**
  * Calls `onLine(line, lineNo)` for every line of `path` (1-based numbers; `\r\n` and a UTF-8 BOM are
  * handled; a `.gz` path is gunzipped). `onLine` runs synchronously within each chunk, so a throw stops
- * the read at once.
+ * the read at once; returning false stops it quietly.
  * @throws SEMID_ERR_NOT_FOUND when the file is missing, SEMID_ERR_PARSE when a .gz file is corrupt.
  */
 export async function forEachLine(
   path: string,
-  onLine: (line: string, lineNo: number) => void,
+  onLine: (line: string, lineNo: number) => unknown,
   encoding: TextEncoding = 'utf8',
 ): Promise<void> {
-  if (!existsSync(path)) throw new SemidError('SEMID_ERR_NOT_FOUND', `file not found: ${path}`);
-  const file = createReadStream(path);
-  let stream: Readable = file;
-  if (path.endsWith('.gz')) {
-    const gunzip = createGunzip();
-    stream = pipeline(file, gunzip, (err) => {
-      if (err) gunzip.destroy(err);
-    });
-  }
+  const stream = openText(path);
   const decoder = new StringDecoder(encoding);
   let rest = '';
   let lineNo = 0;
+  let stopped = false;
   const emit = (raw: string) => {
     lineNo++;
     let line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (lineNo === 1 && line.charCodeAt(0) === 0xfeff) line = line.slice(1);
-    onLine(line, lineNo);
+    if (onLine(line, lineNo) === false) stopped = true;
   };
   try {
     for await (const chunk of stream) {
       const text = rest + decoder.write(chunk as Buffer);
       let start = 0;
       let nl = text.indexOf('\n', start);
-      while (nl !== -1) {
+      while (nl !== -1 && !stopped) {
         emit(text.slice(start, nl));
         start = nl + 1;
         nl = text.indexOf('\n', start);
       }
       rest = text.slice(start);
+      if (stopped) return;
     }
   } catch (e) {
-    if (e instanceof SemidError) throw e;
-    const err = e as NodeJS.ErrnoException;
-    if (path.endsWith('.gz') && (err.code?.startsWith('Z_') || /gzip|header|unexpected end/i.test(err.message))) {
-      throw new SemidError(
-        'SEMID_ERR_PARSE',
-        `${path}: not a valid gzip file (${err.message}); re-download it or decompress it and drop the .gz suffix`,
-        { file: path },
-      );
-    }
-    throw new SemidError('SEMID_ERR_PARSE', `${path}: read failed: ${err.message}`, { file: path });
+    throw readFailure(path, e);
+  } finally {
+    stream.destroy();
   }
   rest += decoder.end();
   if (rest.length > 0) emit(rest);
+}
+
+/**
+ * The bytes of `path` as a stream, gunzipped when the name ends in `.gz`.
+ * @throws SEMID_ERR_NOT_FOUND when the file is missing.
+ */
+export function openText(path: string): Readable {
+  if (!existsSync(path)) throw new SemidError('SEMID_ERR_NOT_FOUND', `file not found: ${path}`);
+  const file = createReadStream(path);
+  const progress = track(`reading ${basename(path)}`, statSync(path).size, { unit: 'MB', scale: 1e6 });
+  let read = 0;
+  file.on('data', (chunk) => {
+    read += chunk.length;
+    progress.update(read);
+  });
+  file.on('close', () => progress.done());
+  if (!path.endsWith('.gz')) return file;
+  const gunzip = createGunzip();
+  return pipeline(file, gunzip, (err) => {
+    if (err) gunzip.destroy(err);
+  });
+}
+
+/** The SemidError for a failed read of `path`: a SemidError as is, a corrupt .gz or any other error as SEMID_ERR_PARSE. */
+export function readFailure(path: string, e: unknown): SemidError {
+  if (e instanceof SemidError) return e;
+  const err = e as NodeJS.ErrnoException;
+  if (path.endsWith('.gz') && (err.code?.startsWith('Z_') || /gzip|header|unexpected end/i.test(err.message))) {
+    return new SemidError(
+      'SEMID_ERR_PARSE',
+      `${path}: not a valid gzip file (${err.message}); re-download it or decompress it and drop the .gz suffix`,
+      { file: path },
+    );
+  }
+  return new SemidError('SEMID_ERR_PARSE', `${path}: read failed: ${err.message}`, { file: path });
+}
+
+/** Reads the first non-empty line of a file (undefined for an empty file). */
+export async function firstLine(path: string): Promise<string | undefined> {
+  let found: string | undefined;
+  await forEachLine(path, (line) => {
+    if (line.trim() === '') return;
+    found = line;
+    return false;
+  });
+  return found;
 }
 
 /**
@@ -141,51 +175,6 @@ export function findFile(dir: string, files: readonly string[], name: string): s
 /** `name` without a trailing `.gz`. */
 export function stripGz(name: string): string {
   return name.endsWith('.gz') ? name.slice(0, -3) : name;
-}
-
-/**
- * Splits one CSV line (RFC 4180 quoting within a line: `"a,b"` and `""` for a quote).
- * Returns undefined when a quote is left open.
- */
-export function splitCsvLine(line: string): string[] | undefined {
-  if (!line.includes('"')) return line.split(',');
-  const out: string[] = [];
-  let i = 0;
-  const n = line.length;
-  for (;;) {
-    if (line[i] === '"') {
-      let v = '';
-      i++;
-      for (;;) {
-        if (i >= n) return undefined;
-        const c = line[i];
-        if (c === '"') {
-          if (line[i + 1] === '"') {
-            v += '"';
-            i += 2;
-          } else {
-            i++;
-            break;
-          }
-        } else {
-          v += c;
-          i++;
-        }
-      }
-      out.push(v);
-      if (i >= n) return out;
-      if (line[i] !== ',') return undefined;
-      i++;
-    } else {
-      const comma = line.indexOf(',', i);
-      if (comma === -1) {
-        out.push(line.slice(i));
-        return out;
-      }
-      out.push(line.slice(i, comma));
-      i = comma + 1;
-    }
-  }
 }
 
 /** Quotes a CSV field when needed (comma, quote, CR or LF inside). */

@@ -14,7 +14,8 @@ import { SemidError } from '../errors.js';
 import { type Dataset, emptyReport, type Interaction, type Item } from '../types.js';
 import { assembleDataset } from './assemble.js';
 import type { LoadOptions } from './common.js';
-import { BadRows, findFile, forEachLine, latin1OrUtf8, listFiles, preview, splitCsvLine, toNumber } from './lines.js';
+import { BadRows, findFile, forEachLine, latin1OrUtf8, listFiles, preview, toNumber } from './lines.js';
+import { forEachCsvRecord, readInteractionTable } from './table.js';
 
 /** The 19 ml-100k genres in flag order (u.genre), used when u.genre is absent. */
 export const ML100K_GENRES = [
@@ -144,27 +145,55 @@ function movieCollector(path: string, bad: BadRows) {
   };
 }
 
-/** Reads `movies.dat` (`::`) or `movies.csv` (CSV with header). */
-async function readMovies(path: string, csv: boolean, bad: BadRows): Promise<Item[]> {
+/** Adds one `id, title, genres` record (genres pipe-separated) to a movie collector. */
+function addMovie(movies: ReturnType<typeof movieCollector>, no: number, f: readonly string[]): void {
+  const cats = (f[2] as string)
+    .split('|')
+    .map((s) => s.trim())
+    .filter((s) => s !== '' && s !== '(no genres listed)');
+  movies.add(no, f[0] as string, f[1] as string, cats);
+}
+
+/** Reads `movies.dat` (`MovieID::Title::Genres`). */
+async function readMoviesDat(path: string, bad: BadRows): Promise<Item[]> {
   const movies = movieCollector(path, bad);
-  const shape = csv ? '"movieId,title,genres"' : '"MovieID::Title::Genres"';
   await forEachLine(
     path,
     (raw, no) => {
-      if (csv && no === 1) return;
       if (raw.trim() === '') return;
-      const line = latin1OrUtf8(raw);
-      const f = csv ? splitCsvLine(line) : line.split('::');
-      if (f === undefined || f.length !== 3 || (f[0] as string).trim() === '') {
-        bad.bad(path, no, shape, preview(raw));
+      const f = latin1OrUtf8(raw).split('::');
+      if (f.length !== 3 || (f[0] as string).trim() === '') {
+        bad.bad(path, no, '"MovieID::Title::Genres"', preview(raw));
         return;
       }
-      const cats = (f[2] as string)
-        .split('|')
-        .map((s) => s.trim())
-        .filter((s) => s !== '' && s !== '(no genres listed)');
-      movies.add(no, f[0] as string, f[1] as string, cats);
+      addMovie(movies, no, f);
     },
+    'latin1',
+  );
+  return movies.items;
+}
+
+/** Reads `movies.csv` (`movieId,title,genres` with a header; titles may be quoted). */
+async function readMoviesCsv(path: string, bad: BadRows): Promise<Item[]> {
+  const movies = movieCollector(path, bad);
+  const shape = '"movieId,title,genres"';
+  let header = true;
+  await forEachCsvRecord(
+    path,
+    ',',
+    ({ fields, line }) => {
+      if (header) {
+        header = false;
+        return;
+      }
+      const f = fields.map(latin1OrUtf8);
+      if (f.length !== 3 || (f[0] as string).trim() === '') {
+        bad.bad(path, line, shape, preview(f.join(',')));
+        return;
+      }
+      addMovie(movies, line, f);
+    },
+    (line, message) => bad.bad(path, line, shape, message),
     'latin1',
   );
   return movies.items;
@@ -202,17 +231,13 @@ export async function loadMovieLens(dir: string, opts: LoadOptions = {}): Promis
       false,
     );
     const movies = findFile(dir, files, 'movies.dat');
-    items = movies === undefined ? undefined : await readMovies(movies, false, bad);
+    items = movies === undefined ? undefined : await readMoviesDat(movies, bad);
     itemSource = 'movies.dat';
   } else if (layout === 'csv') {
-    interactions = await readRatings(
-      findFile(dir, files, 'ratings.csv') as string,
-      bad,
-      splitCsvLine,
-      '"userId,movieId,rating,timestamp"',
-      true,
-    );
-    items = await readMovies(findFile(dir, files, 'movies.csv') as string, true, bad);
+    interactions = await readInteractionTable(findFile(dir, files, 'ratings.csv') as string, bad, report, {
+      columns: { user: 'userId', item: 'movieId', time: 'timestamp' },
+    });
+    items = await readMoviesCsv(findFile(dir, files, 'movies.csv') as string, bad);
     itemSource = 'movies.csv';
   } else {
     throw new SemidError(

@@ -6,7 +6,7 @@
  */
 import { SemidError } from '../errors.js';
 import type { Dataset, Item, ItemId, LoadReport, SplitData, UserId } from '../types.js';
-import { DEFAULT_MAX_HISTORY, leaveOneOut } from './split.js';
+import { DEFAULT_MAX_HISTORY, givenSplit, leaveOneOut, PART_RANK } from './split.js';
 
 /** Options of preprocess. */
 export interface PreprocessOptions {
@@ -21,6 +21,8 @@ export interface Sequences {
   items: Item[];
   users: UserId[];
   sequences: ItemId[][];
+  /** For a pre-split dataset, the PART_RANK of every sequence position (train, then valid, then test). */
+  parts?: number[][];
   report: LoadReport;
 }
 
@@ -39,28 +41,33 @@ function checkInt(name: string, v: number | undefined, min: number): void {
 export function buildSequences(ds: Dataset, kcore?: number): Sequences {
   checkInt('kcore', kcore, 0);
   const report: LoadReport = { ...ds.report, warnings: [...ds.report.warnings] };
-  const byUser = new Map<UserId, { item: ItemId; ts: number }[]>();
+  type Row = { item: ItemId; ts: number; part: number };
+  const byUser = new Map<UserId, Row[]>();
   for (const it of ds.interactions) {
     let rows = byUser.get(it.user);
     if (rows === undefined) {
       rows = [];
       byUser.set(it.user, rows);
     }
-    rows.push({ item: it.item, ts: it.timestamp });
+    rows.push({ item: it.item, ts: it.timestamp, part: it.split === undefined ? 0 : PART_RANK[it.split] });
   }
   let duplicates = 0;
   let users: UserId[] = [];
   let sequences: ItemId[][] = [];
+  let parts: number[][] = [];
   for (const [user, rows] of byUser) {
-    // Array.prototype.sort is stable (ES2019), so equal timestamps keep file order.
-    rows.sort((a, b) => a.ts - b.ts);
+    // Array.prototype.sort is stable (ES2019), so equal timestamps keep file order. A pre-split
+    // dataset's parts come first: train, then valid, then test, each in time order.
+    rows.sort((a, b) => a.part - b.part || a.ts - b.ts);
     // Exact duplicates share a timestamp, so they sit in the same run of equal timestamps: keep the first.
     const seq: ItemId[] = [];
+    const seqParts: number[] = [];
     let runStart = 0;
     let runItems: Set<ItemId> | undefined;
     for (let k = 0; k < rows.length; k++) {
-      const r = rows[k] as { item: ItemId; ts: number };
-      if (k > 0 && r.ts !== (rows[k - 1] as { ts: number }).ts) {
+      const r = rows[k] as Row;
+      const prev = rows[k - 1];
+      if (prev !== undefined && (r.ts !== prev.ts || r.part !== prev.part)) {
         runStart = k;
         runItems = undefined;
       }
@@ -76,9 +83,11 @@ export function buildSequences(ds: Dataset, kcore?: number): Sequences {
         runItems.add(r.item);
       }
       seq.push(r.item);
+      seqParts.push(r.part);
     }
     users.push(user);
     sequences.push(seq);
+    parts.push(seqParts);
   }
   if (duplicates > 0) {
     report.duplicateRows += duplicates;
@@ -95,9 +104,11 @@ export function buildSequences(ds: Dataset, kcore?: number): Sequences {
       let changed = false;
       const nu: UserId[] = [];
       const ns: ItemId[][] = [];
+      const np: number[][] = [];
       for (let u = 0; u < sequences.length; u++) {
         const s = sequences[u] as ItemId[];
-        const kept = s.filter((i) => (count.get(i) ?? 0) >= kcore);
+        const keep = s.map((i) => (count.get(i) ?? 0) >= kcore);
+        const kept = s.filter((_, t) => keep[t]);
         if (kept.length !== s.length) changed = true;
         if (kept.length < kcore) {
           changed = true;
@@ -105,11 +116,13 @@ export function buildSequences(ds: Dataset, kcore?: number): Sequences {
         } else {
           nu.push(users[u] as UserId);
           ns.push(kept);
+          np.push((parts[u] as number[]).filter((_, t) => keep[t]));
         }
         removed += s.length - kept.length;
       }
       users = nu;
       sequences = ns;
+      parts = np;
       if (!changed) break;
     }
     const alive = new Set<ItemId>();
@@ -121,7 +134,7 @@ export function buildSequences(ds: Dataset, kcore?: number): Sequences {
         `${before.users - users.length} of ${before.users} users and ${before.items - items.length} of ${before.items} items`,
     );
   }
-  return { items, users, sequences, report };
+  return ds.presplit === true ? { items, users, sequences, parts, report } : { items, users, sequences, report };
 }
 
 /**
@@ -132,11 +145,17 @@ export function preprocess(ds: Dataset, opts: PreprocessOptions = {}): SplitData
   const maxHistory = opts.maxHistory ?? DEFAULT_MAX_HISTORY;
   checkInt('maxHistory', maxHistory, 1);
   const seq = buildSequences(ds, opts.kcore);
-  const split = leaveOneOut(seq.users, seq.sequences, maxHistory);
+  const split =
+    seq.parts === undefined
+      ? leaveOneOut(seq.users, seq.sequences, maxHistory)
+      : givenSplit(seq.users, seq.sequences, seq.parts, maxHistory);
   if (split.shortUsers > 0) {
     seq.report.warnings.push(
-      `${split.shortUsers} users have fewer than 3 interactions: they give no valid/test example ` +
-        '(their sequence is training data only)',
+      seq.parts === undefined
+        ? `${split.shortUsers} users have fewer than 3 interactions: they give no valid/test example ` +
+            '(their sequence is training data only)'
+        : `${split.shortUsers} users have no training interaction before their first valid/test item: ` +
+            'that item gives no example (it has no history)',
     );
   }
   const itemIndex = new Map<ItemId, number>();
@@ -155,5 +174,6 @@ export function preprocess(ds: Dataset, opts: PreprocessOptions = {}): SplitData
     test: split.test,
     maxHistory,
     report: seq.report,
+    ...(seq.parts === undefined ? {} : { presplit: true }),
   };
 }

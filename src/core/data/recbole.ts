@@ -1,6 +1,8 @@
 /**
- * RecBole atomic files: `<name>.inter` and optional `<name>.item`, tab-separated, with a typed header
- * such as `user_id:token	item_id:token	rating:float	timestamp:float`.
+ * RecBole atomic files: `<name>.inter` (or the benchmark split `<name>.train.inter`, `<name>.valid.inter`,
+ * `<name>.test.inter`, used as given) and optional `<name>.item`, tab-separated, with a typed header
+ * such as `user_id:token	item_id:token	rating:float	timestamp:float`. A column map (`columns`) names
+ * the user, item and time fields instead.
  * Fields: user = `user_id`, item = `item_id`, time = `timestamp` (RecBole's default field names; when
  * absent, the first token field whose name contains "user" / "item"). Without a timestamp field the
  * file order is the order (a warning says so). Item text: title from `title` / `movie_title` /
@@ -10,10 +12,11 @@
  */
 import { basename, join, resolve } from 'node:path';
 import { SemidError } from '../errors.js';
-import { type Dataset, emptyReport, type Interaction, type Item, type LoadReport } from '../types.js';
+import { type Dataset, emptyReport, type Interaction, type Item, type LoadReport, type SplitPart } from '../types.js';
 import { assembleDataset } from './assemble.js';
-import type { LoadOptions } from './common.js';
-import { BadRows, forEachLine, listFiles, preview, stripGz, toNumber } from './lines.js';
+import { type LoadOptions, readSplitTables } from './common.js';
+import { BadRows, forEachLine, listFiles, preview, stripGz } from './lines.js';
+import { type ColumnMap, parseTimestamp } from './table.js';
 
 /** The value types a RecBole header may declare. */
 const RECBOLE_TYPES = new Set(['token', 'token_seq', 'float', 'float_seq']);
@@ -58,15 +61,34 @@ function splitCategories(v: string): string[] {
   return parts.map((s) => s.trim().replace(/^['"]|['"]$/g, '')).filter((s) => s !== '');
 }
 
-async function readInter(path: string, bad: BadRows, report: LoadReport): Promise<Interaction[]> {
+async function readInter(
+  path: string,
+  bad: BadRows,
+  report: LoadReport,
+  columns: ColumnMap | undefined,
+  positionBase: number,
+): Promise<Interaction[]> {
   const out: Interaction[] = [];
   let cols: { user: number; item: number; ts: number; n: number } | undefined;
   await forEachLine(path, (line, no) => {
     if (cols === undefined) {
       const fields = parseRecBoleHeader(line, path);
-      const user = pickField(fields, 'user_id', 'user');
-      const item = pickField(fields, 'item_id', 'item');
-      const ts = fields.findIndex((f) => f.name === 'timestamp' && f.type === 'float');
+      const named = (role: 'user' | 'item' | 'time') => {
+        const want = columns?.[role];
+        if (want === undefined) return undefined;
+        const i = fields.findIndex((f) => f.name === want);
+        if (i < 0) {
+          throw new SemidError(
+            'SEMID_ERR_PARSE',
+            `${path}:1 (line 1): --columns names "${want}" for ${role}, but the header has ${fields.map((f) => f.name).join(', ')}`,
+            { file: path, line: 1 },
+          );
+        }
+        return i;
+      };
+      const user = named('user') ?? pickField(fields, 'user_id', 'user');
+      const item = named('item') ?? pickField(fields, 'item_id', 'item');
+      const ts = named('time') ?? fields.findIndex((f) => f.name === 'timestamp' && f.type === 'float');
       if (user < 0 || item < 0) {
         throw new SemidError(
           'SEMID_ERR_PARSE',
@@ -91,11 +113,11 @@ async function readInter(path: string, bad: BadRows, report: LoadReport): Promis
       bad.bad(path, no, 'a non-empty user and item', preview(line));
       return;
     }
-    let ts = out.length;
+    let ts = positionBase + out.length;
     if (cols.ts >= 0) {
-      const v = toNumber(f[cols.ts]);
+      const v = parseTimestamp(f[cols.ts]);
       if (v === undefined) {
-        bad.bad(path, no, 'a numeric timestamp', preview(f[cols.ts] as string));
+        bad.bad(path, no, 'a numeric or ISO-8601 timestamp', preview(f[cols.ts] as string));
         return;
       }
       ts = v;
@@ -173,34 +195,78 @@ async function readItemFile(path: string, bad: BadRows): Promise<Item[]> {
   return items;
 }
 
-/** The `.inter` file of a directory, or undefined; several `.inter` files are an error. */
-export function findInterFile(dir: string, files: readonly string[]): string | undefined {
+/** The `.inter` files of a RecBole directory: one whole file, or benchmark split files. */
+export interface InterFiles {
+  /** The file stem (`ml-100k` of `ml-100k.inter` / `ml-100k.train.inter`). */
+  stem: string;
+  /** The one interaction file, when not pre-split. */
+  inter?: string;
+  /** Benchmark split files `<stem>.train.inter`, `<stem>.valid.inter`, `<stem>.test.inter` (train and test needed). */
+  parts?: Partial<Record<SplitPart, string>>;
+}
+
+/**
+ * The `.inter` file(s) of a directory, or undefined: one `<name>.inter`, or RecBole benchmark split
+ * files `<name>.train.inter` + `<name>.test.inter` (+ `<name>.valid.inter`). Anything else with several
+ * `.inter` files is an error.
+ */
+export function findInterFile(dir: string, files: readonly string[]): InterFiles | undefined {
   const inters = files.filter((f) => stripGz(f).endsWith('.inter'));
+  if (inters.length === 0) return undefined;
+  const parts: Partial<Record<SplitPart, string>> = {};
+  let stem: string | undefined;
+  for (const f of inters) {
+    const m = /^(.*)\.(train|valid|validation|test)\.inter$/.exec(stripGz(f));
+    if (m === null) continue;
+    const part = (m[2] === 'validation' ? 'valid' : m[2]) as SplitPart;
+    if ((stem === undefined || stem === m[1]) && parts[part] === undefined) {
+      stem = m[1] as string;
+      parts[part] = join(dir, f);
+    }
+  }
+  const used = Object.keys(parts).length;
+  if (stem !== undefined && parts.train !== undefined && parts.test !== undefined && used === inters.length) {
+    return { stem, parts };
+  }
   if (inters.length > 1) {
     throw new SemidError(
       'SEMID_ERR_BAD_INPUT',
-      `${dir} holds several RecBole .inter files (${inters.join(', ')}); expected one. Put each dataset in its own folder.`,
+      `${dir} holds several RecBole .inter files (${inters.join(', ')}); expected one <name>.inter, or the benchmark ` +
+        'split <name>.train.inter + <name>.valid.inter + <name>.test.inter. Put each dataset in its own folder.',
     );
   }
-  return inters[0];
+  const only = inters[0] as string;
+  return { stem: stripGz(only).slice(0, -'.inter'.length), inter: join(dir, only) };
 }
 
-/** Loads a RecBole atomic-file directory (`<name>.inter`, optional `<name>.item`). */
+/**
+ * Loads a RecBole atomic-file directory: `<name>.inter` (or the benchmark split files, used as given)
+ * and an optional `<name>.item`.
+ */
 export async function loadRecBole(dir: string, opts: LoadOptions = {}): Promise<Dataset> {
   const files = listFiles(dir);
-  const inter = findInterFile(dir, files);
-  if (inter === undefined) {
+  const found = findInterFile(dir, files);
+  if (found === undefined) {
     throw new SemidError(
       'SEMID_ERR_NOT_FOUND',
       `${dir}: expected a RecBole <name>.inter file, found ${files.join(', ') || 'no files'}`,
     );
   }
-  const stem = stripGz(inter).slice(0, -'.inter'.length);
+  const { stem } = found;
   const itemName = files.find((f) => stripGz(f) === `${stem}.item`) ?? files.find((f) => stripGz(f).endsWith('.item'));
   const report = emptyReport();
   const bad = new BadRows(report, opts.skipBad ?? false);
-  const interactions = await readInter(join(dir, inter), bad, report);
+  const read = (path: string, positionBase: number) => readInter(path, bad, report, opts.columns, positionBase);
+  const interactions =
+    found.parts === undefined ? await read(found.inter as string, 0) : await readSplitTables(found.parts, report, read);
   const items = itemName === undefined ? undefined : await readItemFile(join(dir, itemName), bad);
   bad.finish();
-  return assembleDataset(opts.name ?? (stem || basename(resolve(dir))), items, interactions, report, `${stem}.item`);
+  const ds = assembleDataset(
+    opts.name ?? (stem || basename(resolve(dir))),
+    items,
+    interactions,
+    report,
+    `${stem}.item`,
+  );
+  return found.parts === undefined ? ds : { ...ds, presplit: true };
 }

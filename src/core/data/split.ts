@@ -50,3 +50,44 @@ export function leaveOneOut(
   }
   return out;
 }
+
+/** Rank of each part in a user's sequence: train items first, then valid, then test. */
+export const PART_RANK = { train: 0, valid: 1, test: 2 } as const;
+
+/**
+ * The split a pre-split dataset ships, used as given. `parts[u][t]` is the PART_RANK of
+ * `sequences[u][t]` (non-decreasing per user). The train sequence is the user's train items; every
+ * train prefix gives a training example; each valid item is a valid example and each test item a test
+ * example, with the history of everything before it (train, then valid, then earlier test items),
+ * capped at maxHistory. Examples with an empty history are left out and counted in `shortUsers`.
+ */
+export function givenSplit(
+  users: readonly UserId[],
+  sequences: readonly (readonly ItemId[])[],
+  parts: readonly (readonly number[])[],
+  maxHistory: number,
+): LeaveOneOut {
+  const out: LeaveOneOut = { trainSequences: [], train: [], valid: [], test: [], shortUsers: 0 };
+  for (let u = 0; u < sequences.length; u++) {
+    const s = sequences[u] as readonly ItemId[];
+    const p = parts[u] as readonly number[];
+    const user = users[u] as UserId;
+    let trainLen = 0;
+    while (trainLen < s.length && p[trainLen] === PART_RANK.train) trainLen++;
+    out.trainSequences.push(s.slice(0, trainLen));
+    for (let t = 1; t < trainLen; t++) {
+      out.train.push({ user, history: historyBefore(s, t, maxHistory), target: s[t] as ItemId });
+    }
+    let short = false;
+    for (let t = trainLen; t < s.length; t++) {
+      if (t === 0) {
+        short = true;
+        continue;
+      }
+      const ex = { user, history: historyBefore(s, t, maxHistory), target: s[t] as ItemId };
+      (p[t] === PART_RANK.valid ? out.valid : out.test).push(ex);
+    }
+    if (short) out.shortUsers++;
+  }
+  return out;
+}

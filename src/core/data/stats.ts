@@ -30,8 +30,8 @@ export interface DatasetStats {
   sequenceLength: LengthStats;
   /** Share (0..1) of catalogue items that have each text field. */
   textCoverage: { title: number; categories: number; brand: number; description: number };
-  /** Example counts of the leave-one-out split. */
-  split: { train: number; valid: number; test: number; maxHistory: number };
+  /** Example counts of the split: leave-one-out, or the dataset's own (`given`). */
+  split: { train: number; valid: number; test: number; maxHistory: number; given: boolean };
   /** The loader's and preprocessing's counts and warnings. */
   report: LoadReport;
 }
@@ -91,6 +91,7 @@ export function datasetStats(split: SplitData): DatasetStats {
       valid: split.valid.length,
       test: split.test.length,
       maxHistory: split.maxHistory,
+      given: split.presplit === true,
     },
     report: { ...split.report, warnings: [...split.report.warnings] },
   };
