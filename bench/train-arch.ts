@@ -19,8 +19,8 @@ import { type ModelArch, resolveModelConfig } from '../models/config.js';
 import { computeGrads } from '../models/grad.js';
 import { AdamW } from '../models/optim.js';
 import { CodeTransformer } from '../models/transformer.js';
-import { createRng } from '../src/core/rng.js';
 import { initTf } from '../src/core/tf.js';
+import { syntheticWindows } from './synthetic.js';
 
 const { values } = parseArgs({
   options: {
@@ -40,20 +40,8 @@ const levelSizes = (values.levels as string).split(',').map(Number);
 const layers = Number(values.layers);
 const buckets = Number(values.buckets);
 const denseItems = Number(values.dense);
-const rng = createRng(1);
 // a catalogue of distinct codes (at least the windows' 64 * items draws); windows draw from it
-const catalogue: number[][] = [];
-const seen = new Set<string>();
-const wanted = Math.max(denseItems, 64 * Number(values.items));
-for (let tries = 0; catalogue.length < wanted && tries < wanted * 20; tries++) {
-  const c = levelSizes.map((s) => rng.int(s));
-  if (seen.has(c.join(','))) continue;
-  seen.add(c.join(','));
-  catalogue.push(c);
-}
-const windows = Array.from({ length: 64 }, () =>
-  Array.from({ length: Number(values.items) }, () => catalogue[rng.int(catalogue.length)] as number[]),
-);
+const { catalogue, windows } = syntheticWindows(levelSizes, denseItems, Number(values.items));
 
 type RowName = ModelArch | 'item+dense' | 'item+dense+repeat';
 

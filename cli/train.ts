@@ -41,7 +41,7 @@ export const trainCommand: Command = {
   name: 'train',
   summary: 'train the generative model on an index and a dataset (early stopping on valid NDCG@10)',
   usage:
-    'semid train --index <dir> --data <dir|synthetic> --out <dir> [--preset quality|fast] [--config file] [--arch decoder|encdec|item] [--epochs n] [--seed n] [--fusion x] [--workers n] [--resume]',
+    'semid train --index <dir> --data <dir|synthetic> --out <dir> [--preset quality|fast] [--config file] [--arch decoder|encdec|item] [--epochs n] [--seed n] [--fusion x] [--engine onnx|tfjs] [--workers n] [--resume]',
   options: {
     index: { type: 'string', description: 'index directory (from semid index build)' },
     data: { type: 'string', description: 'dataset directory or spec (the one the index was built on)' },
@@ -66,9 +66,14 @@ export const trainCommand: Command = {
     },
     epochs: { type: 'string', description: 'maximum epochs' },
     seed: { type: 'string', description: 'seed of initialisation, batching and dropout' },
+    engine: {
+      type: 'string',
+      description:
+        'training engine: onnx (onnxruntime, all cores; the default for the item and decoder models) or tfjs (TensorFlow.js, the fallback; the default for encdec)',
+    },
     workers: {
       type: 'string',
-      description: 'data-parallel worker threads besides the main thread (default: cores - 1)',
+      description: 'tfjs engine: data-parallel worker threads besides the main thread (default: cores - 1)',
     },
     resume: { type: 'boolean', description: 'continue from <out>/checkpoint' },
     'valid-users': {
@@ -129,6 +134,10 @@ export const trainCommand: Command = {
     const { trainModel, defaultWorkers } = await import('../models/train.js');
     const workers = str(args, 'workers') !== undefined ? int(args, 'workers', 0) : defaultWorkers();
     if (workers < 0) throw new SemidError('SEMID_ERR_BAD_INPUT', `--workers must be >= 0, got ${workers}`);
+    const engine = str(args, 'engine');
+    if (engine !== undefined && engine !== 'onnx' && engine !== 'tfjs') {
+      throw new SemidError('SEMID_ERR_BAD_INPUT', `--engine must be onnx or tfjs, got "${engine}"`);
+    }
     const validUsers = int(args, 'valid-users', 0);
     const validRuntime = str(args, 'valid-runtime') ?? 'onnx';
     if (validRuntime !== 'onnx' && validRuntime !== 'tfjs') {
@@ -172,6 +181,7 @@ export const trainCommand: Command = {
       data: split,
       config,
       workers,
+      ...(engine !== undefined ? { engine } : {}),
       out,
       indexDir,
       resume: args.values.resume === true,

@@ -15,10 +15,10 @@ import { SemidError } from '../src/core/errors.js';
 import type { SplitData } from '../src/core/types.js';
 import { epochBatches, itemCatalogue, targetCount } from './batch.js';
 import { type ModelConfig, resolveModelConfig } from './config.js';
+import { type EngineName, OnnxEngine, onnxTrains, TfjsEngine, type TrainingEngine } from './engine/trainer.js';
 import { saveModel } from './io.js';
 import { EarlyStopping, type EpochRecord, runEpochs, type StepInfo, type StopReason } from './loop.js';
-import { AdamW } from './optim.js';
-import { DataParallel } from './parallel.js';
+import type { AdamWState } from './optim.js';
 import { CodeTransformer } from './transformer.js';
 import { paramEntries, readWeights, writeWeights } from './weights.js';
 
@@ -49,6 +49,13 @@ export interface TrainOptions {
   indexDir?: string;
   /** Validation score (higher is better) for early stopping; without it, every epoch runs and the last weights are kept. */
   validate?: ValidationHook;
+  /**
+   * Training engine (models/engine): "onnx" runs forward, backward and AdamW in one onnxruntime session
+   * over all cores; "tfjs" is TensorFlow.js with `workers` data-parallel threads. Both give the same
+   * weights (parity-tested) and checkpoints. Default: "onnx" where it has a training graph (decoder-only
+   * and item-level models without unlikelihood), else "tfjs".
+   */
+  engine?: EngineName;
   /**
    * Chooses the dense item head's fusion weight after training (best weights loaded), e.g. by validation
    * NDCG@10 over a grid; the choice is saved in the model's config and its record in `training.fusion`.
@@ -83,6 +90,8 @@ export interface TrainResult {
   steps: number;
   seconds: number;
   workers: number;
+  /** The training engine used. */
+  engine: EngineName;
   /** Why training stopped: 'epochs' | 'early-stop' | 'time' | 'steps'. */
   stopped: StopReason;
   /** Items of the train sequences that have no code in the index (left out). */
@@ -129,7 +138,7 @@ const SUBS = { weights: 'weights', best: 'best', m: 'adam_m', v: 'adam_v' } as c
 async function writeCheckpoint(
   dir: string,
   model: CodeTransformer,
-  opt: AdamW,
+  opt: Pick<TrainingEngine, 'state'>,
   best: Map<string, Float32Array> | undefined,
   state: CheckpointState,
 ): Promise<void> {
@@ -194,15 +203,15 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     );
   }
   const stepsPerEpoch = first.batches.length;
-  const decayed = new Set(model.specs.filter((s) => s.decay).map((s) => s.name));
-  const opt = new AdamW(model.weights, decayed, {
+  const adam = {
     lr: cfg.lr,
     warmup: cfg.warmup,
     totalSteps: stepsPerEpoch * cfg.epochs,
     decay: cfg.decay,
     weightDecay: cfg.weightDecay,
     clipNorm: cfg.clipNorm,
-  });
+  };
+  let adamState: AdamWState | undefined;
   let records: EpochRecord[] = [];
   let stopper = new EarlyStopping(cfg.patience);
   let startEpoch = 0;
@@ -210,11 +219,11 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   let priorSeconds = 0;
   if (resumed && ckptDir) {
     model.assign(await readSub(ckptDir, SUBS.weights, model));
-    opt.load({
+    adamState = {
       step: resumed.adamStep,
       m: await readSub(ckptDir, SUBS.m, model),
       v: await readSub(ckptDir, SUBS.v, model),
-    });
+    };
     stopper = new EarlyStopping(cfg.patience, {
       bestValid: resumed.bestValid ?? undefined,
       bestEpoch: resumed.bestEpoch,
@@ -227,7 +236,13 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     priorSeconds = resumed.seconds;
     log(`resuming from ${ckptDir} after epoch ${resumed.epoch + 1} (step ${startStep})`);
   }
-  const dp = await DataParallel.create(model, workers);
+  const engineName = opts.engine ?? (onnxTrains(cfg) ? 'onnx' : 'tfjs');
+  const opt: TrainingEngine =
+    engineName === 'onnx'
+      ? await OnnxEngine.create(model, adam, dense?.catalogue.n ?? 0)
+      : await TfjsEngine.create(model, adam, workers);
+  if (adamState) opt.load(adamState);
+  log(`training engine ${engineName}${engineName === 'tfjs' ? ` (main thread + ${workers} workers)` : ''}`);
   const itemsWithoutCode = first.missing;
   const elapsed = () => priorSeconds + (performance.now() - t0) / 1000;
   let stepsTaken = startStep;
@@ -241,17 +256,25 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
       batches: (epoch) => (epoch === 0 ? first : epochBatches(cfg, opts.table, opts.data, epoch, model.layout, dense)),
       step: async (batch, step) => {
         const dropSeed = cfg.dropout > 0 ? (cfg.seed * 7 + step * 131) >>> 0 : undefined;
-        const { loss, grads } = await dp.grads(batch, dropSeed);
-        opt.apply(grads);
-        for (const g of grads.values()) g.dispose();
+        const { loss } = await opt.step(batch, dropSeed);
         stepsTaken = step + 1;
         return loss;
       },
       targets: targetCount,
-      ...(opts.validate ? { validate: () => (opts.validate as ValidationHook)(model) } : {}),
+      ...(opts.validate
+        ? {
+            validate: () => {
+              opt.sync(); // the engine's weights become the model's before decoding
+              return (opts.validate as ValidationHook)(model);
+            },
+          }
+        : {}),
       evalEvery: cfg.evalEvery,
       stopper,
-      snapshot: () => model.values(),
+      snapshot: () => {
+        opt.sync();
+        return model.values();
+      },
       ...(opts.maxSteps !== undefined ? { maxSteps: opts.maxSteps } : {}),
       ...(opts.maxSeconds !== undefined ? { maxSeconds: opts.maxSeconds } : {}),
       timeCheck: 'step',
@@ -265,6 +288,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
               : ''),
         ),
       afterEpoch: async (rec, stopped) => {
+        opt.sync();
         if (opts.maxSeconds !== undefined && stopped === 'epochs') {
           // Under a time budget the cosine schedule must finish inside it, or the run stops at a high lr:
           // plan the decay over the epochs that fit at the mean epoch time of this run so far (validation
@@ -292,8 +316,8 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
       },
     });
   } finally {
-    await dp.close();
-    opt.dispose();
+    opt.sync();
+    await opt.close();
   }
   const { epochs, steps: step, stopped } = run;
   const { best, bestEpoch, bestValid } = stopper;
@@ -319,6 +343,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     steps: step,
     seconds,
     workers,
+    engine: engineName,
     stopped,
     itemsWithoutCode,
     ...(fusion !== undefined ? { fusion } : {}),
@@ -336,6 +361,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
         steps: step,
         seconds,
         workers,
+        engine: engineName,
         stopped,
         itemsWithoutCode,
         ...(fusion !== undefined ? { fusion } : {}),

@@ -72,6 +72,26 @@ describe('semid train', () => {
   });
 });
 
+describe('semid train --engine', () => {
+  it('refuses an unknown engine before reading any data, naming the valid ones', async () => {
+    const args = parseCommandArgs(trainCommand, [
+      '--index',
+      join(dir, 'index'),
+      '--data',
+      DATA,
+      '--out',
+      join(dir, 'e'),
+      '--engine',
+      'torch',
+    ]);
+    if (args === 'help') throw new Error('unexpected help');
+    await expect(trainCommand.run(args)).rejects.toMatchObject({
+      code: 'SEMID_ERR_BAD_INPUT',
+      message: expect.stringContaining('onnx or tfjs'),
+    });
+  });
+});
+
 describe('semid train --arch item, then semid eval through both runtimes', () => {
   it('trains with hashed code embeddings, the unlikelihood term and the dense item head; onnx and tfjs evaluations agree on real items', async () => {
     const { cli } = await import('../helpers/cli.js');
