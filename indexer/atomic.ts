@@ -4,8 +4,8 @@
  * items, so nothing generalises across items.
  */
 
+import { type ConfigSpec, defaultsOf, resolveConfig } from '../src/core/config.js';
 import { finalizeCodes } from './shared/collisions.js';
-import { type ConfigSpec, resolveConfig } from './shared/config.js';
 import type { IndexingScheme } from './types.js';
 
 /** Config of the atomic scheme: it has no options. */
@@ -17,9 +17,10 @@ const SPEC: ConfigSpec<AtomicConfig> = {};
 export const atomic: IndexingScheme<AtomicConfig> = {
   name: 'atomic',
   description: 'one token per item (IID)',
-  defaults: {},
+  spec: SPEC,
+  defaults: defaultsOf(SPEC),
   resolve(partial) {
-    return resolveConfig('atomic', this.defaults, SPEC, partial);
+    return resolveConfig('atomic', SPEC, partial);
   },
   async fit(input) {
     const startedAt = performance.now();

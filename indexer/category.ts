@@ -6,9 +6,11 @@
  * and 2.. the category names seen at that depth, most frequent first. Items with several paths use
  * their flattened list as given by the dataset (see the data README).
  */
+
+import { type ConfigSpec, defaultsOf, resolveConfig } from '../src/core/config.js';
 import type { Item } from '../src/core/types.js';
 import { finalizeCodes } from './shared/collisions.js';
-import { COLLISIONS_FIELD, type ConfigSpec, resolveConfig, SUFFIX_HEADROOM_FIELD } from './shared/config.js';
+import { COLLISIONS_FIELD, SUFFIX_HEADROOM_FIELD } from './shared/config.js';
 import { isStringArray, loadJsonState, saveJsonState } from './shared/state.js';
 import type { CollisionMode, IndexingScheme, ItemEncoder } from './types.js';
 
@@ -25,8 +27,8 @@ export interface CategoryConfig {
 }
 
 const SPEC: ConfigSpec<CategoryConfig> = {
-  maxDepth: { kind: 'int', min: 1, max: 16, doc: 'category levels kept, after the skipped root levels' },
-  skipCommonRoot: { kind: 'bool', doc: 'skip leading levels that every item shares' },
+  maxDepth: { kind: 'int', default: 4, min: 1, max: 16, doc: 'category levels kept, after the skipped root levels' },
+  skipCommonRoot: { kind: 'bool', default: true, doc: 'skip leading levels that every item shares' },
   suffixHeadroom: SUFFIX_HEADROOM_FIELD,
   collisions: COLLISIONS_FIELD,
 };
@@ -53,9 +55,10 @@ function encoderOf(s: CategoryState): (item: Item) => number[] {
 export const category: IndexingScheme<CategoryConfig> = {
   name: 'category',
   description: 'category path levels plus a suffix level (SemID, Hua et al. 2023)',
-  defaults: { maxDepth: 4, skipCommonRoot: true, suffixHeadroom: 1, collisions: 'dedup-level' },
+  spec: SPEC,
+  defaults: defaultsOf(SPEC),
   resolve(partial) {
-    return resolveConfig('category', this.defaults, SPEC, partial);
+    return resolveConfig('category', SPEC, partial);
   },
   async fit(input, c) {
     const startedAt = performance.now();

@@ -9,10 +9,12 @@
  * leaf reached above the deepest level is padded with 0 (unambiguous: a leaf has no sub-clusters).
  * The eigenvectors come from subspace iteration rather than a full eigensolver (see shared/spectral.ts).
  */
+
+import { type ConfigSpec, defaultsOf, resolveConfig } from '../src/core/config.js';
 import type { Rng } from '../src/core/rng.js';
 import type { Item, ItemId } from '../src/core/types.js';
 import { finalizeCodes } from './shared/collisions.js';
-import { COLLISIONS_FIELD, type ConfigSpec, resolveConfig } from './shared/config.js';
+import { COLLISIONS_FIELD } from './shared/config.js';
 import { cooccurrenceGraph } from './shared/graph.js';
 import type { Csr } from './shared/linalg.js';
 import { spectralTree } from './shared/spectral.js';
@@ -40,15 +42,14 @@ export interface CollaborativeConfig extends CidOptions {
 
 /** Specs of the CID options (shared with hybrid). */
 export const CID_SPEC: ConfigSpec<CidOptions> = {
-  clusters: { kind: 'int', min: 2, max: 4096, doc: 'clusters per split (N)' },
-  maxLeaf: { kind: 'int', min: 1, doc: 'largest cluster that is not split further (k)' },
-  maxDepth: { kind: 'int', min: 1, max: 32, doc: 'maximum cluster levels' },
-  window: { kind: 'int', min: 1, max: 1000, doc: 'co-occurrence window in sequence positions' },
-  iters: { kind: 'int', min: 1, max: 1000, doc: 'subspace iterations per spectral split' },
+  clusters: { kind: 'int', default: 16, min: 2, max: 4096, doc: 'clusters per split (N)' },
+  maxLeaf: { kind: 'int', default: 64, min: 1, doc: 'largest cluster that is not split further (k)' },
+  maxDepth: { kind: 'int', default: 6, min: 1, max: 32, doc: 'maximum cluster levels' },
+  window: { kind: 'int', default: 3, min: 1, max: 1000, doc: 'co-occurrence window in sequence positions' },
+  iters: { kind: 'int', default: 40, min: 1, max: 1000, doc: 'subspace iterations per spectral split' },
 };
 
-/** Defaults of the CID options. */
-export const CID_DEFAULTS: CidOptions = { clusters: 16, maxLeaf: 64, maxDepth: 6, window: 3, iters: 40 };
+const SPEC: ConfigSpec<CollaborativeConfig> = { ...CID_SPEC, collisions: COLLISIONS_FIELD };
 
 /**
  * Cluster-path codes of `nodes` (catalogue positions; all items by default) in the graph A, padded with
@@ -76,9 +77,10 @@ export function trainGraph(items: readonly Item[], train: readonly (readonly Ite
 export const collaborative: IndexingScheme<CollaborativeConfig> = {
   name: 'collaborative',
   description: 'recursive spectral clustering of the training co-occurrence graph plus a suffix level (CID)',
-  defaults: { ...CID_DEFAULTS, collisions: 'dedup-level' },
+  spec: SPEC,
+  defaults: defaultsOf(SPEC),
   resolve(partial) {
-    return resolveConfig('collaborative', this.defaults, { ...CID_SPEC, collisions: COLLISIONS_FIELD }, partial);
+    return resolveConfig('collaborative', SPEC, partial);
   },
   async fit(input, c) {
     const startedAt = performance.now();

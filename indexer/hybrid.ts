@@ -16,16 +16,17 @@
  *   Collisions are handled by the chosen mode, with last-level distances for `sinkhorn`.
  * All collaborative signal comes from the TRAINING sequences only.
  */
+import { type ConfigSpec, defaultsOf, resolveConfig } from '../src/core/config.js';
 import type { Rng } from '../src/core/rng.js';
 import type { Item } from '../src/core/types.js';
-import { CID_DEFAULTS, CID_SPEC, type CidOptions, cidCodes, trainGraph } from './collaborative.js';
+import { CID_SPEC, type CidOptions, cidCodes, trainGraph } from './collaborative.js';
 import { learnCollabEmbeddings } from './features/collab.js';
 import { l2NormalizeRows } from './features/text.js';
-import { type FeatureConfig, featureProblems, itemVectors } from './quant/features.js';
-import { sqDistances } from './quant/kmeans.js';
+import { FEATURE_RULE, type FeatureConfig, featureFields, itemVectors } from './quant/features.js';
 import { fitResidualKmeans } from './quant/residual.js';
 import { finalizeCodes } from './shared/collisions.js';
-import { COLLISIONS_FIELD, type ConfigSpec, resolveConfig } from './shared/config.js';
+import { COLLISIONS_FIELD } from './shared/config.js';
+import { sqDistances } from './shared/kmeans.js';
 import { spectralEmbedding } from './shared/spectral.js';
 import type { CollisionMode, IndexingScheme } from './types.js';
 
@@ -59,32 +60,40 @@ export interface HybridConfig extends CidOptions, FeatureConfig {
 }
 
 const SPEC: ConfigSpec<HybridConfig> = {
-  variant: { kind: 'enum', values: ['cid+iid', 'text+cid', 'rq-fused'], doc: 'which combination of codes' },
-  ...CID_SPEC,
-  textDim: { kind: 'int', min: 1, max: 4096, doc: 'text+cid, rq-fused: TF-IDF + LSA text embedding dimension' },
-  embeddings: {
-    kind: 'string',
-    doc: 'text+cid, rq-fused: "use" (the built-in Universal Sentence Encoder) or an embeddings file (.npy with embeddingIds, or .jsonl {id, embedding}) instead of TF-IDF',
+  variant: {
+    kind: 'enum',
+    values: ['cid+iid', 'text+cid', 'rq-fused'],
+    default: 'cid+iid',
+    doc: 'which combination of codes',
   },
-  embeddingIds: { kind: 'string', doc: 'for a .npy: file with one item id per row' },
-  prefixClusters: { kind: 'int', min: 2, max: 65536, doc: 'text+cid: codes per semantic prefix level' },
-  prefixLevels: { kind: 'int', min: 1, max: 8, doc: 'text+cid: semantic prefix levels' },
-  rqLevels: { kind: 'int', min: 1, max: 16, doc: 'rq-fused: residual k-means levels' },
-  rqSize: { kind: 'int', min: 2, max: 65536, doc: 'rq-fused: codes per level' },
-  collabDim: { kind: 'int', min: 1, max: 1024, doc: 'rq-fused: collaborative (spectral) embedding dimension' },
+  ...CID_SPEC,
+  ...featureFields(64, 1),
+  prefixClusters: { kind: 'int', default: 16, min: 2, max: 65536, doc: 'text+cid: codes per semantic prefix level' },
+  prefixLevels: { kind: 'int', default: 1, min: 1, max: 8, doc: 'text+cid: semantic prefix levels' },
+  rqLevels: { kind: 'int', default: 3, min: 1, max: 16, doc: 'rq-fused: residual k-means levels' },
+  rqSize: { kind: 'int', default: 256, min: 2, max: 65536, doc: 'rq-fused: codes per level' },
+  collabDim: {
+    kind: 'int',
+    default: 32,
+    min: 1,
+    max: 1024,
+    doc: 'rq-fused: collaborative (spectral) embedding dimension',
+  },
   collabSource: {
     kind: 'enum',
     values: ['learned', 'spectral'],
+    default: 'learned',
     doc: 'rq-fused: collaborative embedding learned with TensorFlow.js, or spectral (co-occurrence graph eigenvectors)',
   },
   collabEpochs: {
     kind: 'int',
+    default: 8,
     min: 0,
     max: 1000,
     doc: 'rq-fused, learned: training epochs of the collaborative model',
   },
-  collabWeight: { kind: 'number', min: 0, max: 1, doc: 'rq-fused: weight of the collaborative part' },
-  balanced: { kind: 'bool', doc: 'rq-fused: balanced k-means at every level' },
+  collabWeight: { kind: 'number', default: 0.5, min: 0, max: 1, doc: 'rq-fused: weight of the collaborative part' },
+  balanced: { kind: 'bool', default: false, doc: 'rq-fused: balanced k-means at every level' },
   collisions: COLLISIONS_FIELD,
 };
 
@@ -120,25 +129,10 @@ export const hybrid: IndexingScheme<HybridConfig> = {
   name: 'hybrid',
   description:
     'combined codes: cid+iid, text+cid (semantic prefix + collaborative levels), rq-fused (RQ over text + collaborative embeddings)',
-  defaults: {
-    variant: 'cid+iid',
-    ...CID_DEFAULTS,
-    textDim: 64,
-    embeddings: '',
-    embeddingIds: '',
-    prefixClusters: 16,
-    prefixLevels: 1,
-    rqLevels: 3,
-    rqSize: 256,
-    collabDim: 32,
-    collabSource: 'learned',
-    collabEpochs: 8,
-    collabWeight: 0.5,
-    balanced: false,
-    collisions: 'dedup-level',
-  },
+  spec: SPEC,
+  defaults: defaultsOf(SPEC),
   resolve(partial) {
-    return resolveConfig('hybrid', this.defaults, SPEC, partial, featureProblems);
+    return resolveConfig('hybrid', SPEC, partial, { rules: [FEATURE_RULE] });
   },
   async fit(input, c) {
     const startedAt = performance.now();

@@ -8,10 +8,11 @@
  * applies as for any scheme.
  */
 import { readFile } from 'node:fs/promises';
+import { type ConfigSpec, defaultsOf, resolveConfig } from '../src/core/config.js';
 import { SemidError } from '../src/core/errors.js';
 import type { ItemId } from '../src/core/types.js';
 import { finalizeCodes } from './shared/collisions.js';
-import { COLLISIONS_FIELD, type ConfigSpec, resolveConfig } from './shared/config.js';
+import { COLLISIONS_FIELD } from './shared/config.js';
 import type { CollisionMode, IndexingScheme } from './types.js';
 
 /** Config of the imported scheme. */
@@ -29,13 +30,19 @@ export interface ImportedConfig {
 }
 
 const SPEC: ConfigSpec<ImportedConfig> = {
-  path: { kind: 'string', nonEmpty: true, doc: 'path of the index JSON {"<key>": ["<a_12>", ...]}' },
+  path: { kind: 'string', default: '', nonEmpty: true, doc: 'path of the index JSON {"<key>": ["<a_12>", ...]}' },
   idMap: {
     kind: 'string',
+    default: '',
     doc: 'CSV mapping index keys to item ids (first column = item id); empty = keys are item ids or positions',
   },
-  idColumn: { kind: 'string', nonEmpty: true, doc: 'column of idMap holding the index keys' },
-  levelSize: { kind: 'int', min: 0, doc: 'codebook size of every level; 0 = largest value seen + 1' },
+  idColumn: {
+    kind: 'string',
+    default: 'letter_item_id',
+    nonEmpty: true,
+    doc: 'column of idMap holding the index keys',
+  },
+  levelSize: { kind: 'int', default: 0, min: 0, doc: 'codebook size of every level; 0 = largest value seen + 1' },
   collisions: COLLISIONS_FIELD,
 };
 
@@ -78,9 +85,10 @@ export function parseToken(t: unknown): [number, number] | undefined {
 export const imported: IndexingScheme<ImportedConfig> = {
   name: 'imported',
   description: 'a published index in the LETTER / LC-Rec JSON format',
-  defaults: { path: '', idMap: '', idColumn: 'letter_item_id', levelSize: 0, collisions: 'dedup-level' },
+  spec: SPEC,
+  defaults: defaultsOf(SPEC),
   resolve(partial) {
-    return resolveConfig('imported', this.defaults, SPEC, partial);
+    return resolveConfig('imported', SPEC, partial);
   },
   async fit(input, c) {
     const startedAt = performance.now();

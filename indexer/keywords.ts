@@ -7,10 +7,12 @@
  * keeps them in decreasing TF-IDF order. Words outside the vocabulary (document frequency below
  * `minDf` or above `maxDfShare`, or beyond the `vocabSize` most frequent) are never chosen.
  */
+
+import { type ConfigSpec, defaultsOf, resolveConfig } from '../src/core/config.js';
 import type { Item } from '../src/core/types.js';
 import { words } from './features/tokenize.js';
 import { finalizeCodes } from './shared/collisions.js';
-import { COLLISIONS_FIELD, type ConfigSpec, resolveConfig, SUFFIX_HEADROOM_FIELD } from './shared/config.js';
+import { COLLISIONS_FIELD, SUFFIX_HEADROOM_FIELD } from './shared/config.js';
 import { isStringArray, loadJsonState, saveJsonState } from './shared/state.js';
 import type { CollisionMode, IndexingScheme, ItemEncoder } from './types.js';
 
@@ -33,11 +35,16 @@ export interface KeywordsConfig {
 }
 
 const SPEC: ConfigSpec<KeywordsConfig> = {
-  words: { kind: 'int', min: 1, max: 16, doc: 'keywords per code, before the suffix level' },
-  vocabSize: { kind: 'int', min: 1, max: 1 << 20, doc: 'keyword vocabulary size' },
-  minDf: { kind: 'int', min: 1, doc: 'minimum number of titles containing a keyword' },
-  maxDfShare: { kind: 'number', min: 0, max: 1, doc: 'maximum share of titles containing a keyword' },
-  order: { kind: 'enum', values: ['general-first', 'score'], doc: 'level order of the chosen words' },
+  words: { kind: 'int', default: 3, min: 1, max: 16, doc: 'keywords per code, before the suffix level' },
+  vocabSize: { kind: 'int', default: 4096, min: 1, max: 1 << 20, doc: 'keyword vocabulary size' },
+  minDf: { kind: 'int', default: 2, min: 1, doc: 'minimum number of titles containing a keyword' },
+  maxDfShare: { kind: 'number', default: 0.5, min: 0, max: 1, doc: 'maximum share of titles containing a keyword' },
+  order: {
+    kind: 'enum',
+    default: 'general-first',
+    values: ['general-first', 'score'],
+    doc: 'level order of the chosen words',
+  },
   suffixHeadroom: SUFFIX_HEADROOM_FIELD,
   collisions: COLLISIONS_FIELD,
 };
@@ -78,17 +85,10 @@ const indexOf = (s: KeywordsState) => new Map(s.vocab.map((w, i) => [w, i]));
 export const keywords: IndexingScheme<KeywordsConfig> = {
   name: 'keywords',
   description: "the item's most distinctive title words by TF-IDF plus a suffix level (IDGenRec-style textual IDs)",
-  defaults: {
-    words: 3,
-    vocabSize: 4096,
-    minDf: 2,
-    maxDfShare: 0.5,
-    order: 'general-first',
-    suffixHeadroom: 1,
-    collisions: 'dedup-level',
-  },
+  spec: SPEC,
+  defaults: defaultsOf(SPEC),
   resolve(partial) {
-    return resolveConfig('keywords', this.defaults, SPEC, partial);
+    return resolveConfig('keywords', SPEC, partial);
   },
   async fit(input, c) {
     const startedAt = performance.now();

@@ -15,17 +15,17 @@
  * k-means instead of size-constrained k-means; 3 learned levels + collision handling instead of 4
  * learned levels; TF-IDF + LSA text features by default instead of LLaMA embeddings.
  */
+
+import { type ConfigSpec, defaultsOf, resolveConfig } from '../src/core/config.js';
 import { learnCollabEmbeddings } from './features/collab.js';
-import { featureProblems } from './quant/features.js';
 import {
   fitRqVaeScheme,
   loadRqVaeItemEncoder,
-  RQVAE_SPEC_BASE,
+  RQVAE_RULES,
+  RQVAE_SPEC,
   type RqVaeSchemeConfig,
-  rqVaeProblems,
 } from './quant/rq-scheme.js';
-import { RQVAE_DEFAULTS } from './rqvae.js';
-import { COLLISIONS_FIELD, type ConfigSpec, resolveConfig } from './shared/config.js';
+import { collisionsField } from './shared/config.js';
 import type { IndexingScheme } from './types.js';
 
 /** Config of the letter scheme. */
@@ -48,27 +48,30 @@ export interface LetterConfig extends RqVaeSchemeConfig {
 }
 
 const SPEC: ConfigSpec<LetterConfig> = {
-  ...RQVAE_SPEC_BASE,
-  collisions: COLLISIONS_FIELD,
-  alpha: { kind: 'number', min: 0, max: 100, doc: 'collaborative InfoNCE weight' },
-  temperature: { kind: 'number', min: 1e-4, max: 100, doc: 'InfoNCE temperature' },
-  diversityWeight: { kind: 'number', min: 0, max: 100, doc: 'diversity loss weight' },
+  ...RQVAE_SPEC,
+  collisions: collisionsField('sinkhorn'),
+  alpha: { kind: 'number', default: 0.02, min: 0, max: 100, doc: 'collaborative InfoNCE weight' },
+  temperature: { kind: 'number', default: 0.1, min: 1e-4, max: 100, doc: 'InfoNCE temperature' },
+  diversityWeight: { kind: 'number', default: 0.01, min: 0, max: 100, doc: 'diversity loss weight' },
   diversityClusters: {
     kind: 'int',
+    default: 10,
     min: 2,
     max: 1024,
     doc: 'groups of code embeddings per level for the diversity loss',
   },
   sinkhornEpsilon: {
     kind: 'number',
+    default: 0.003,
     min: 1e-5,
     max: 10,
     doc: 'Sinkhorn epsilon on the last level (distances scaled to [0, 1])',
   },
-  sinkhornIters: { kind: 'int', min: 1, max: 10000, doc: 'Sinkhorn iterations' },
-  collabDim: { kind: 'int', min: 2, max: 1024, doc: 'collaborative embedding dimension' },
+  sinkhornIters: { kind: 'int', default: 50, min: 1, max: 10000, doc: 'Sinkhorn iterations' },
+  collabDim: { kind: 'int', default: 32, min: 2, max: 1024, doc: 'collaborative embedding dimension' },
   collabEpochs: {
     kind: 'int',
+    default: 5,
     min: 0,
     max: 1000,
     doc: 'epochs of the collaborative (next-item) model on the train split',
@@ -79,20 +82,10 @@ const SPEC: ConfigSpec<LetterConfig> = {
 export const letter: IndexingScheme<LetterConfig> = {
   name: 'letter',
   description: 'RQ-VAE + collaborative and diversity regularisers + Sinkhorn last level (LETTER, Wang et al. 2024)',
-  defaults: {
-    ...RQVAE_DEFAULTS,
-    collisions: 'sinkhorn',
-    alpha: 0.02,
-    temperature: 0.1,
-    diversityWeight: 0.01,
-    diversityClusters: 10,
-    sinkhornEpsilon: 0.003,
-    sinkhornIters: 50,
-    collabDim: 32,
-    collabEpochs: 5,
-  },
+  spec: SPEC,
+  defaults: defaultsOf(SPEC),
   resolve(partial) {
-    return resolveConfig('letter', this.defaults, SPEC, partial, (c) => [...rqVaeProblems(c), ...featureProblems(c)]);
+    return resolveConfig('letter', SPEC, partial, { rules: RQVAE_RULES });
   },
   fit(input, c) {
     return fitRqVaeScheme(input, c, {

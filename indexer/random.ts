@@ -6,8 +6,9 @@
  * lets the LLM's tokenizer split it; here the levels are drawn directly.
  */
 
+import { type ConfigSpec, defaultsOf, resolveConfig } from '../src/core/config.js';
 import { finalizeCodes } from './shared/collisions.js';
-import { COLLISIONS_FIELD, type ConfigSpec, resolveConfig } from './shared/config.js';
+import { COLLISIONS_FIELD } from './shared/config.js';
 import type { CollisionMode, IndexingScheme } from './types.js';
 
 /** Config of the random scheme. */
@@ -21,8 +22,8 @@ export interface RandomConfig {
 }
 
 const SPEC: ConfigSpec<RandomConfig> = {
-  levels: { kind: 'int', min: 1, max: 16, doc: 'levels per code' },
-  size: { kind: 'int', min: 2, max: 1 << 20, doc: 'codebook size of every level' },
+  levels: { kind: 'int', default: 2, min: 1, max: 16, doc: 'levels per code' },
+  size: { kind: 'int', default: 256, min: 2, max: 1 << 20, doc: 'codebook size of every level' },
   collisions: COLLISIONS_FIELD,
 };
 
@@ -30,9 +31,10 @@ const SPEC: ConfigSpec<RandomConfig> = {
 export const random: IndexingScheme<RandomConfig> = {
   name: 'random',
   description: 'random codes of L levels x size values (RID, Hua et al. 2023)',
-  defaults: { levels: 2, size: 256, collisions: 'dedup-level' },
+  spec: SPEC,
+  defaults: defaultsOf(SPEC),
   resolve(partial) {
-    return resolveConfig('random', this.defaults, SPEC, partial);
+    return resolveConfig('random', SPEC, partial);
   },
   async fit(input, c) {
     const startedAt = performance.now();

@@ -8,17 +8,19 @@
  * (external embeddings can be given); k-means runs a bounded number of Lloyd iterations.
  */
 
+import { type ConfigSpec, defaultsOf, resolveConfig } from '../src/core/config.js';
 import {
+  FEATURE_RULE,
   type FeatureConfig,
-  featureProblems,
+  featureFields,
   itemVectors,
   loadFeatureEncoder,
   saveFeatures,
 } from './quant/features.js';
-import { sqDistances } from './quant/kmeans.js';
 import { fitResidualKmeans, ResidualQuantizer, subtractAssigned } from './quant/residual.js';
 import { finalizeCodes } from './shared/collisions.js';
-import { COLLISIONS_FIELD, type ConfigSpec, resolveConfig } from './shared/config.js';
+import { COLLISIONS_FIELD } from './shared/config.js';
+import { sqDistances } from './shared/kmeans.js';
 import type { CollisionMode, IndexingScheme, ItemEncoder } from './types.js';
 
 /** Config of the rqkmeans scheme. */
@@ -36,16 +38,11 @@ export interface RqKmeansConfig extends FeatureConfig {
 }
 
 const SPEC: ConfigSpec<RqKmeansConfig> = {
-  levels: { kind: 'int', min: 1, max: 8, doc: 'learned levels (a dedup level may be appended)' },
-  size: { kind: 'int', min: 2, max: 65536, doc: 'codebook size of every learned level' },
-  iters: { kind: 'int', min: 1, max: 1000, doc: 'maximum Lloyd iterations per level' },
-  balanced: { kind: 'bool', doc: 'equal-size clusters at every level (balanced k-means)' },
-  textDim: { kind: 'int', min: 2, max: 4096, doc: 'TF-IDF + LSA dimension of the text embeddings' },
-  embeddings: {
-    kind: 'string',
-    doc: 'item embeddings: empty = TF-IDF + LSA text, "use" = the built-in Universal Sentence Encoder, or a file (.npy with embeddingIds, or .jsonl {id, embedding})',
-  },
-  embeddingIds: { kind: 'string', doc: 'for a .npy: file with one item id per row' },
+  levels: { kind: 'int', default: 3, min: 1, max: 8, doc: 'learned levels (a dedup level may be appended)' },
+  size: { kind: 'int', default: 256, min: 2, max: 65536, doc: 'codebook size of every learned level' },
+  iters: { kind: 'int', default: 20, min: 1, max: 1000, doc: 'maximum Lloyd iterations per level' },
+  balanced: { kind: 'bool', default: false, doc: 'equal-size clusters at every level (balanced k-means)' },
+  ...featureFields(128),
   collisions: COLLISIONS_FIELD,
 };
 
@@ -53,18 +50,10 @@ const SPEC: ConfigSpec<RqKmeansConfig> = {
 export const rqkmeans: IndexingScheme<RqKmeansConfig> = {
   name: 'rqkmeans',
   description: 'residual k-means over item text embeddings, optionally balanced (GRID / OneRec RQ-KMeans)',
-  defaults: {
-    levels: 3,
-    size: 256,
-    iters: 20,
-    balanced: false,
-    textDim: 128,
-    embeddings: '',
-    embeddingIds: '',
-    collisions: 'dedup-level',
-  },
+  spec: SPEC,
+  defaults: defaultsOf(SPEC),
   resolve(partial) {
-    return resolveConfig('rqkmeans', this.defaults, SPEC, partial, featureProblems);
+    return resolveConfig('rqkmeans', SPEC, partial, { rules: [FEATURE_RULE] });
   },
   async fit(input, c) {
     const startedAt = performance.now();

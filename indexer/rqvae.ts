@@ -10,49 +10,27 @@
  * 2-core CPU); the model details in indexer/quant/rqvae-model.ts.
  */
 
-import { featureProblems } from './quant/features.js';
+import { defaultsOf, resolveConfig } from '../src/core/config.js';
 import {
   fitRqVaeScheme,
   loadRqVaeItemEncoder,
-  RQVAE_SPEC_BASE,
+  RQVAE_RULES,
+  RQVAE_SPEC,
   type RqVaeSchemeConfig,
-  rqVaeProblems,
 } from './quant/rq-scheme.js';
-import { COLLISIONS_FIELD, resolveConfig } from './shared/config.js';
 import type { IndexingScheme } from './types.js';
 
 /** Config of the rqvae scheme. */
 export type RqVaeConfig = RqVaeSchemeConfig;
 
-/** Documented defaults of rqvae (sized to train on Beauty in minutes on 2 CPU cores). */
-export const RQVAE_DEFAULTS: RqVaeConfig = {
-  levels: 3,
-  size: 256,
-  hidden: '512,256,128',
-  latentDim: 32,
-  beta: 0.25,
-  epochs: 100,
-  batchSize: 512,
-  learningRate: 1e-3,
-  kmeansInit: true,
-  deadCodeReset: true,
-  maxTrainSeconds: 0,
-  textDim: 128,
-  embeddings: '',
-  embeddingIds: '',
-  collisions: 'sinkhorn',
-};
-
 /** The rqvae scheme (TIGER). */
 export const rqvae: IndexingScheme<RqVaeConfig> = {
   name: 'rqvae',
   description: "RQ-VAE over item text embeddings, 3 x 256 codes + a dedup level (TIGER's semantic IDs)",
-  defaults: RQVAE_DEFAULTS,
+  spec: RQVAE_SPEC,
+  defaults: defaultsOf(RQVAE_SPEC),
   resolve(partial) {
-    return resolveConfig('rqvae', this.defaults, { ...RQVAE_SPEC_BASE, collisions: COLLISIONS_FIELD }, partial, (c) => [
-      ...rqVaeProblems(c),
-      ...featureProblems(c),
-    ]);
+    return resolveConfig('rqvae', RQVAE_SPEC, partial, { rules: RQVAE_RULES });
   },
   fit(input, c) {
     return fitRqVaeScheme(input, c);

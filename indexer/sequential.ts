@@ -7,8 +7,8 @@
  * digit is one level.
  */
 
+import { type ConfigSpec, defaultsOf, resolveConfig } from '../src/core/config.js';
 import { finalizeCodes } from './shared/collisions.js';
-import { type ConfigSpec, resolveConfig } from './shared/config.js';
 import { digitsNeeded, toDigits } from './shared/digits.js';
 import type { IndexingScheme } from './types.js';
 
@@ -19,16 +19,17 @@ export interface SequentialConfig {
 }
 
 const SPEC: ConfigSpec<SequentialConfig> = {
-  base: { kind: 'int', min: 2, max: 1 << 20, doc: 'digit base (codebook size of every level)' },
+  base: { kind: 'int', default: 256, min: 2, max: 1 << 20, doc: 'digit base (codebook size of every level)' },
 };
 
 /** The sequential scheme (SID). */
 export const sequential: IndexingScheme<SequentialConfig> = {
   name: 'sequential',
   description: 'items numbered by first appearance in the training sequences, as base-b digits (SID)',
-  defaults: { base: 256 },
+  spec: SPEC,
+  defaults: defaultsOf(SPEC),
   resolve(partial) {
-    return resolveConfig('sequential', this.defaults, SPEC, partial);
+    return resolveConfig('sequential', SPEC, partial);
   },
   async fit(input, c) {
     const startedAt = performance.now();

@@ -6,10 +6,12 @@
  * token range (TokenLayout). Difference from the paper: TID feeds the raw title to an LLM's subword
  * tokenizer; here whole words are the tokens and the length is fixed.
  */
+
+import { type ConfigSpec, defaultsOf, resolveConfig } from '../src/core/config.js';
 import type { Item } from '../src/core/types.js';
 import { words } from './features/tokenize.js';
 import { finalizeCodes } from './shared/collisions.js';
-import { COLLISIONS_FIELD, type ConfigSpec, resolveConfig, SUFFIX_HEADROOM_FIELD } from './shared/config.js';
+import { COLLISIONS_FIELD, SUFFIX_HEADROOM_FIELD } from './shared/config.js';
 import { isStringArray, loadJsonState, saveJsonState } from './shared/state.js';
 import type { CollisionMode, IndexingScheme, ItemEncoder } from './types.js';
 
@@ -26,8 +28,14 @@ export interface TitleConfig {
 }
 
 const SPEC: ConfigSpec<TitleConfig> = {
-  maxWords: { kind: 'int', min: 1, max: 32, doc: 'words per code, before the suffix level' },
-  vocabSize: { kind: 'int', min: 1, max: 1 << 20, doc: 'the most frequent title words kept; the others are OOV' },
+  maxWords: { kind: 'int', default: 4, min: 1, max: 32, doc: 'words per code, before the suffix level' },
+  vocabSize: {
+    kind: 'int',
+    default: 4096,
+    min: 1,
+    max: 1 << 20,
+    doc: 'the most frequent title words kept; the others are OOV',
+  },
   suffixHeadroom: SUFFIX_HEADROOM_FIELD,
   collisions: COLLISIONS_FIELD,
 };
@@ -61,9 +69,10 @@ const vocabIndex = (vocab: readonly string[]) => new Map(vocab.map((w, i) => [w,
 export const title: IndexingScheme<TitleConfig> = {
   name: 'title',
   description: 'the first title words as tokens, END-padded, plus a suffix level (TID)',
-  defaults: { maxWords: 4, vocabSize: 4096, suffixHeadroom: 1, collisions: 'dedup-level' },
+  spec: SPEC,
+  defaults: defaultsOf(SPEC),
   resolve(partial) {
-    return resolveConfig('title', this.defaults, SPEC, partial);
+    return resolveConfig('title', SPEC, partial);
   },
   async fit(input, c) {
     const startedAt = performance.now();

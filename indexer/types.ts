@@ -3,8 +3,12 @@
  * IndexingScheme and passes the one shared contract suite (tests/indexer/contract.test.ts).
  */
 import type { CodeTable } from '../src/core/codes.js';
+import type { ConfigSpec } from '../src/core/config.js';
 import type { Rng } from '../src/core/rng.js';
 import type { Item, ItemId } from '../src/core/types.js';
+import type { Diagnostics } from './shared/diagnostics.js';
+
+export type { CollisionMode, Diagnostics, LevelDiagnostics } from './shared/diagnostics.js';
 
 /** Every scheme name, a closed literal union. */
 export type SchemeName =
@@ -21,9 +25,6 @@ export type SchemeName =
   | 'letter'
   | 'imported';
 
-/** How codes that several items share are made unique. */
-export type CollisionMode = 'dedup-level' | 'sinkhorn' | 'report';
-
 /** What a scheme may fit on: the catalogue and the TRAIN split only (never valid/test targets). */
 export interface FitInput {
   items: readonly Item[];
@@ -32,37 +33,6 @@ export interface FitInput {
   rng: Rng;
   /** Progress lines for long fits. */
   log?: (line: string) => void;
-}
-
-/** Per-level statistics of an index. */
-export interface LevelDiagnostics {
-  size: number;
-  used: number;
-  /** used / size */
-  utilization: number;
-  /** exp(entropy) of the value distribution at this level. */
-  perplexity: number;
-}
-
-/** diagnostics.json of an index artifact. */
-export interface Diagnostics {
-  items: number;
-  levels: LevelDiagnostics[];
-  /** Share of items whose code before collision handling is shared with another item. */
-  collisionRateBefore: number;
-  /** Items sharing a code after handling: always 0 in a built index. */
-  collisionsAfter: number;
-  maxItemsPerCode: number;
-  /** Share of items that needed a non-zero dedup value (dedup-level mode). */
-  dedupShare: number;
-  /** Mean squared reconstruction error for RQ schemes. */
-  reconstructionError?: number;
-  /** How often items sharing a first-level code share their top category. */
-  prefixCoherence?: number;
-  buildSeconds: number;
-  /** Degenerate levels found at build time, each naming the level and the option to change. */
-  warnings?: string[];
-  [extra: string]: unknown;
 }
 
 /** A fitted index: the code table plus what is needed to encode new items later. */
@@ -87,7 +57,9 @@ export interface ItemEncoder {
 export interface IndexingScheme<C extends object = object> {
   readonly name: SchemeName;
   readonly description: string;
-  /** Documented defaults. */
+  /** Every config field: kind, default, bounds and doc (rendered by `--help` and the docs). */
+  readonly spec: ConfigSpec<C>;
+  /** The defaults of `spec`. */
   readonly defaults: C;
   /** Validates a partial config; reports ALL problems at once (SEMID_ERR_BAD_CONFIG). */
   resolve(partial: Partial<C> | undefined): C;

@@ -1,6 +1,7 @@
 /**
- * Training batches as plain typed arrays (transferable to worker threads), and the functions that
- * build them from a user's item codes. Layout (see models/README.md):
+ * Batching, all in one place: training windows of a user's sequence, length buckets, one epoch's
+ * batches, and the batches themselves as plain typed arrays (transferable to worker threads) with
+ * the functions that pack them from item codes. Layout (see models/README.md):
  *
  * decoder-only: one row per window, left-padded to T tokens. The full sequence of a window is
  *   [BOS, item1 tokens (L), item2 tokens, ...]; `tokens` = sequence[0..n-2], `targets` = sequence[1..n-1].
@@ -12,9 +13,11 @@
  *   and the items (they look like the start and are masked out as attention keys). Every real slot's
  *   target is the next item's code (slot 0: w1).
  */
-import { BOS, PAD, type TokenLayout } from '../src/core/codes.js';
+import { BOS, type CodeTable, PAD, type TokenLayout } from '../src/core/codes.js';
 import { SemidError } from '../src/core/errors.js';
-import type { Code } from '../src/core/types.js';
+import { createRng, type Rng } from '../src/core/rng.js';
+import type { Code, SplitData } from '../src/core/types.js';
+import type { ModelConfig } from './config.js';
 
 /** A decoder-only training batch: every non-pad position is a next-token target. */
 export interface DecoderBatch {
@@ -334,6 +337,98 @@ export function encDecBatch(
     }
   }
   return out;
+}
+
+/**
+ * Training windows of one user's sequence (item codes, or SASRec's item indices): the window of at
+ * most maxHistory+1 items ending at the sequence end, then windows ending every `stride` items earlier. With `rng`, the earlier
+ * windows are shifted by a random phase in [0, stride) each epoch, so across epochs every target is
+ * seen with long histories even when windows do not overlap. With `stopAtStart`, no window follows
+ * one that already starts at the sequence start (SASRec's windows).
+ */
+export function userWindows<T>(
+  seq: readonly T[],
+  maxHistory: number,
+  stride: number,
+  rng?: Rng,
+  stopAtStart = false,
+): T[][] {
+  const out: T[][] = [];
+  const span = maxHistory + 1;
+  const n = seq.length;
+  if (n === 0) return out;
+  out.push(seq.slice(Math.max(0, n - span), n));
+  if (stopAtStart && n - span <= 0) return out;
+  const phase = rng ? rng.int(stride) : 0;
+  for (let end = n - stride - phase; end >= 2; end -= stride) {
+    out.push(seq.slice(Math.max(0, end - span), end));
+    if (end - span <= 0) break;
+  }
+  return out;
+}
+
+/** Groups shuffled units into batches of similar length (less padding), in random batch order. */
+export function bucketBatches<T>(units: T[], len: (u: T) => number, batch: number, rng: Rng): T[][] {
+  rng.shuffle(units);
+  const chunk = batch * 50;
+  const batches: T[][] = [];
+  for (let c = 0; c < units.length; c += chunk) {
+    const part = units.slice(c, c + chunk).sort((a, b) => len(a) - len(b));
+    for (let i = 0; i < part.length; i += batch) batches.push(part.slice(i, i + batch));
+  }
+  return rng.shuffle(batches);
+}
+
+/**
+ * Builds one epoch's batches of the code transformer (seeded by seed and epoch, so a resumed run
+ * replays the same order): windows of each user's codes (decoder, item) or the split's training
+ * examples (encdec), bucketed by length.
+ * @param dense the dense item head's catalogue (built once per run), when the head is on
+ * @returns the batches, their target count and how many items had no code
+ */
+export function epochBatches(
+  cfg: ModelConfig,
+  table: CodeTable,
+  data: Pick<SplitData, 'trainSequences' | 'train'>,
+  epoch: number,
+  layout: TokenLayout,
+  dense?: ReturnType<typeof itemCatalogue>,
+): { batches: TrainBatch[]; tokens: number; missing: number } {
+  const rng = createRng((cfg.seed * 1000003 + epoch * 7919) >>> 0);
+  let missing = 0;
+  const codesOf = (items: readonly string[]): Code[] => {
+    const out: Code[] = [];
+    for (const it of items) {
+      const c = table.encode(it);
+      if (c) out.push(c);
+      else missing++;
+    }
+    return out;
+  };
+  const L = layout.levels;
+  if (cfg.arch === 'decoder' || cfg.arch === 'item') {
+    const windows: Code[][] = [];
+    for (const seq of data.trainSequences)
+      windows.push(...userWindows(codesOf(seq), cfg.maxHistory, cfg.windowStride, rng));
+    const groups = bucketBatches(windows, (w) => w.length, cfg.batch, rng);
+    const batches = groups.map((g) =>
+      cfg.arch === 'item' ? itemBatch(layout, g, cfg.codeBuckets, dense) : decoderBatch(layout, g),
+    );
+    return { batches, tokens: windows.reduce((a, w) => a + w.length * L, 0), missing };
+  }
+  const examples: { history: Code[]; target: Code }[] = [];
+  for (const e of data.train) {
+    const target = table.encode(e.target);
+    if (!target) {
+      missing++;
+      continue;
+    }
+    const history = codesOf(e.history.slice(Math.max(0, e.history.length - cfg.maxHistory)));
+    examples.push({ history, target });
+  }
+  const groups = bucketBatches(examples, (e) => e.history.length, cfg.batch, rng);
+  const batches = groups.map((g) => encDecBatch(layout, g));
+  return { batches, tokens: examples.length * L, missing };
 }
 
 /** Splits a batch into `n` contiguous row shards (for data-parallel workers); empty shards are dropped. */

@@ -1,4 +1,4 @@
-/** One gradient computation, shared by the main thread and the data-parallel workers. */
+/** One gradient computation, shared by the main thread, the data-parallel workers and SASRec. */
 import { type Tensor, tf } from '../src/core/tf.js';
 import type { TrainBatch } from './batch.js';
 import type { CodeTransformer } from './transformer.js';
@@ -14,12 +14,23 @@ export function computeGrads(
   denom: number,
   dropSeed: number | undefined,
 ): { loss: number; grads: Map<string, Tensor> } {
-  const vars = [...model.weights.values()];
-  const { value, grads } = tf.variableGrads(() => model.loss(batch, denom, dropSeed), vars);
+  return weightGrads(model.weights, () => model.loss(batch, denom, dropSeed));
+}
+
+/**
+ * Value and gradients of a scalar loss w.r.t. a model's weights (any sequence model).
+ * @param weights name -> variable
+ * @returns loss (scalar number) and name -> gradient tensors (caller disposes)
+ */
+export function weightGrads(
+  weights: ReadonlyMap<string, tf.Variable>,
+  lossFn: () => tf.Scalar,
+): { loss: number; grads: Map<string, Tensor> } {
+  const { value, grads } = tf.variableGrads(lossFn, [...weights.values()]);
   const loss = value.dataSync()[0] as number;
   value.dispose();
   const out = new Map<string, Tensor>();
-  for (const [name, v] of model.weights) {
+  for (const [name, v] of weights) {
     const g = grads[v.name];
     if (g) out.set(name, g);
   }

@@ -3,36 +3,23 @@
  *   manifest.json   kind "model", model "code-transformer", the resolved config, levelSizes,
  *                   vocabSize, the index dir it was trained on, training summary, and `params`:
  *                   [{name, shape, file}] in a fixed order
- *   weights/<name>.f32   each weight as raw little-endian float32, row-major
+ *   weights/<name>.f32   each weight as raw little-endian float32, row-major (models/weights.ts)
  * (see models/README.md). Written atomically with writeDirAtomic.
  */
 import { join } from 'node:path';
-import {
-  type ManifestBase,
-  manifestHead,
-  readF32,
-  readManifest,
-  writeDirAtomic,
-  writeF32,
-  writeJson,
-} from '../src/core/artifact.js';
+import { type ManifestBase, manifestHead, readManifest, writeDirAtomic, writeJson } from '../src/core/artifact.js';
 import { SemidError } from '../src/core/errors.js';
 import { type ModelConfig, resolveModelConfig } from './config.js';
 import { CodeTransformer } from './transformer.js';
+import { type ParamEntry, readWeights, writeWeights } from './weights.js';
+
+export { type ParamEntry, readWeights } from './weights.js';
 
 /** Name of the index copy inside a model directory (a self-contained bundle). */
 export const BUNDLED_INDEX = 'index';
 
 /** Value of manifest.model for the code transformer. */
 export const MODEL_KIND = 'code-transformer';
-
-/** One weight's entry in the manifest. */
-export interface ParamEntry {
-  name: string;
-  shape: number[];
-  /** Path relative to the model dir. */
-  file: string;
-}
 
 /** manifest.json of a model artifact. */
 export interface ModelManifest extends ManifestBase {
@@ -53,41 +40,6 @@ export interface ModelManifest extends ManifestBase {
   params: ParamEntry[];
 }
 
-/** File name of a weight (names contain dots, never slashes). */
-export function weightFile(name: string): string {
-  return `weights/${name}.f32`;
-}
-
-/** Writes weights (by name, in spec order) into `dir` (an existing directory). */
-export async function writeWeights(
-  dir: string,
-  model: CodeTransformer,
-  values?: Map<string, Float32Array>,
-): Promise<ParamEntry[]> {
-  const vals = values ?? model.values();
-  const entries: ParamEntry[] = [];
-  const { mkdir } = await import('node:fs/promises');
-  await mkdir(join(dir, 'weights'), { recursive: true });
-  for (const s of model.specs) {
-    const v = vals.get(s.name);
-    if (!v) throw new SemidError('SEMID_ERR_INTERNAL', `no value for weight "${s.name}"`);
-    const file = weightFile(s.name);
-    await writeF32(join(dir, file), v);
-    entries.push({ name: s.name, shape: [...s.shape], file });
-  }
-  return entries;
-}
-
-/** Reads the weights listed in `params` from `dir`. */
-export async function readWeights(dir: string, params: readonly ParamEntry[]): Promise<Map<string, Float32Array>> {
-  const out = new Map<string, Float32Array>();
-  for (const p of params) {
-    const n = p.shape.reduce((a, b) => a * b, 1);
-    out.set(p.name, await readF32(join(dir, p.file), n));
-  }
-  return out;
-}
-
 /**
  * Saves a model artifact atomically.
  * @param extra index dir and training summary for the manifest; `values` overrides the live weights
@@ -104,7 +56,7 @@ export async function saveModel(
   } = {},
 ): Promise<void> {
   await writeDirAtomic(dir, async (tmp) => {
-    const params = await writeWeights(tmp, model, extra.values);
+    const params = await writeWeights(tmp, model.specs, extra.values ?? model.values());
     const manifest: ModelManifest = {
       ...manifestHead('model'),
       kind: 'model',

@@ -1,12 +1,7 @@
 /**
- * SASRec (Kang & McAuley, ICDM 2018): the ID-based baseline the generative models must clear.
- * A causal transformer over item-id embeddings; the next item is scored against every item
- * embedding (shared input/output embedding). Deliberate differences from the paper, which make a
- * stronger baseline: full-softmax cross-entropy over the whole catalogue at every position (instead of
- * one sampled negative with BCE; see Klenitskiy & Vasilev, RecSys 2023), pre-LayerNorm blocks, and
- * training windows of each user's TRAIN sequence ending every `windowStride` items (instead of only its
- * last maxLen items).
- * Positions are aligned to the most recent item (position maxLen-1), as with SASRec's left padding.
+ * SASRec's training and artifact: `trainSasrec` runs the one training loop (models/loop.ts) with
+ * Adam and early stopping on the validation callback; `saveSasrec` / `loadSasrec` write and read the
+ * weights in the one weight file format (models/weights.ts). The model is in models/arch/sasrec.ts.
  */
 import { join } from 'node:path';
 import {
@@ -15,370 +10,24 @@ import {
   readJson,
   readManifest,
   writeDirAtomic,
-  writeF32,
   writeJson,
 } from '../src/core/artifact.js';
-import { recencyMap } from '../src/core/codes.js';
 import { SemidError } from '../src/core/errors.js';
-import { createRng, type Rng } from '../src/core/rng.js';
-import { type Tensor, tf, tidyData } from '../src/core/tf.js';
+import { createRng } from '../src/core/rng.js';
 import type { ItemId } from '../src/core/types.js';
-import { type ParamEntry, readWeights } from './io.js';
-import {
-  addAtCells,
-  attention,
-  dropout,
-  embedSum,
-  layerNorm,
-  linear,
-  NEG,
-  recencyCells,
-  softmaxCrossEntropy,
-} from './ops.js';
+import { resolveSasrecConfig, type SasBatch, Sasrec, type SasrecConfig, sasTargets } from './arch/sasrec.js';
+import { weightGrads } from './grad.js';
+import { EarlyStopping, type EpochRecord, runEpochs } from './loop.js';
 import { AdamW } from './optim.js';
-import { INIT_STD, type ParamSpec } from './transformer.js';
+import { type ParamEntry, readWeights, valueProblems, writeWeights } from './weights.js';
 
-/** SASRec hyper-parameters (defaults: the settings of the SASRec baselines in docs/RESULTS.md). */
-export interface SasrecConfig {
-  /** Hidden size (embedding and FFN width). Default 128. */
-  hidden: number;
-  /** Transformer blocks. Default 2. */
-  blocks: number;
-  /** Attention heads. Default 1. */
-  heads: number;
-  /** Dropout on embeddings and sublayer outputs. Default 0.2. */
-  dropout: number;
-  /** History length. Default 20. */
-  maxLen: number;
-  /** Adam learning rate. Default 1e-3. */
-  lr: number;
-  /** Sequences per step. Default 128. */
-  batch: number;
-  /** Maximum epochs. Default 200. */
-  epochs: number;
-  /** Validations without improvement before stopping. Default 5. */
-  patience: number;
-  /** Validate every this many epochs. Default 2. */
-  evalEvery: number;
-  /** Training windows end every this many items from the sequence end. Default 10. */
-  windowStride: number;
-  /**
-   * A learned repeat bias (default false): an item of the user's history gets `repeat[r]` added to its
-   * score, r its recency (0 = the most recent item), trained with the rest (as the item-level model's
-   * `denseRepeat`), so the model learns from the training sequences how often users return to an item.
-   */
-  repeatBias: boolean;
-  /** Seed of initialisation, batching and dropout. Default 42. */
-  seed: number;
-}
-
-/** Documented defaults. */
-export const DEFAULT_SASREC_CONFIG: Readonly<SasrecConfig> = Object.freeze({
-  hidden: 128,
-  blocks: 2,
-  heads: 1,
-  dropout: 0.2,
-  maxLen: 20,
-  lr: 1e-3,
-  batch: 128,
-  epochs: 200,
-  patience: 5,
-  evalEvery: 2,
-  windowStride: 10,
-  repeatBias: false,
-  seed: 42,
-});
-
-/** Merges over the defaults and reports every problem at once (SEMID_ERR_BAD_CONFIG). */
-export function resolveSasrecConfig(partial: Partial<SasrecConfig> | undefined): SasrecConfig {
-  const p = (partial ?? {}) as Record<string, unknown>;
-  const problems: string[] = [];
-  for (const k of Object.keys(p)) if (!(k in DEFAULT_SASREC_CONFIG)) problems.push(`unknown key "${k}"`);
-  const c = { ...DEFAULT_SASREC_CONFIG } as Record<string, unknown>;
-  for (const [k, v] of Object.entries(p)) if (k in DEFAULT_SASREC_CONFIG && v !== undefined) c[k] = v;
-  const cfg = c as unknown as SasrecConfig;
-  for (const f of ['hidden', 'blocks', 'heads', 'maxLen', 'batch', 'epochs', 'evalEvery', 'windowStride'] as const) {
-    if (!Number.isInteger(cfg[f]) || cfg[f] < 1)
-      problems.push(`${f} must be an integer >= 1, got ${JSON.stringify(cfg[f])}`);
-  }
-  for (const f of ['patience', 'seed'] as const) {
-    if (!Number.isInteger(cfg[f]) || cfg[f] < 0)
-      problems.push(`${f} must be an integer >= 0, got ${JSON.stringify(cfg[f])}`);
-  }
-  if (!(cfg.dropout >= 0 && cfg.dropout < 1))
-    problems.push(`dropout must be in [0, 1), got ${JSON.stringify(cfg.dropout)}`);
-  if (!(cfg.lr > 0)) problems.push(`lr must be positive, got ${JSON.stringify(cfg.lr)}`);
-  if (typeof cfg.repeatBias !== 'boolean')
-    problems.push(`repeatBias must be a boolean, got ${JSON.stringify(cfg.repeatBias)}`);
-  if (Number.isInteger(cfg.hidden) && Number.isInteger(cfg.heads) && cfg.heads > 0 && cfg.hidden % cfg.heads !== 0) {
-    problems.push(`heads (${cfg.heads}) must divide hidden (${cfg.hidden})`);
-  }
-  if (problems.length > 0)
-    throw new SemidError('SEMID_ERR_BAD_CONFIG', `SASRec config: ${problems.join('; ')}`, { problems });
-  return cfg;
-}
-
-/** A batch of left-padded item-index windows (index 0 = padding, item k at index k+1). */
-interface SasBatch {
-  b: number;
-  t: number;
-  /** [b*t] int32 input item indices. */
-  inputs: Int32Array;
-  /** [b*t] int32 next item indices. */
-  targets: Int32Array;
-  /** [b*t] float32 1 for real targets. */
-  weights: Float32Array;
-  /** [b*t] int32 positions (maxLen-1 = most recent). */
-  pos: Int32Array;
-  /** [b*t] float32 1 for real inputs. */
-  keep: Float32Array;
-}
-
-/** The SASRec model: item + position embeddings, causal blocks, scores against all item embeddings. */
-export class Sasrec {
-  readonly config: SasrecConfig;
-  /** The catalogue, in score order. */
-  readonly items: readonly ItemId[];
-  readonly specs: ParamSpec[];
-  readonly weights = new Map<string, tf.Variable>();
-  private readonly index = new Map<ItemId, number>();
-
-  constructor(items: readonly ItemId[], config: SasrecConfig) {
-    this.config = config;
-    this.items = [...items];
-    for (const [i, it] of this.items.entries()) this.index.set(it, i + 1);
-    const d = config.hidden;
-    const specs: ParamSpec[] = [
-      { name: 'item_emb', shape: [items.length + 1, d], init: 'normal', decay: false },
-      { name: 'pos_emb', shape: [config.maxLen, d], init: 'normal', decay: false },
-    ];
-    const vec = (name: string, n: number, init: 'zeros' | 'ones') =>
-      specs.push({ name, shape: [n], init, decay: false });
-    const mat = (name: string, shape: number[]) => specs.push({ name, shape, init: 'normal', decay: true });
-    for (let i = 0; i < config.blocks; i++) {
-      const p = `blk${i}`;
-      vec(`${p}.ln1.g`, d, 'ones');
-      vec(`${p}.ln1.b`, d, 'zeros');
-      for (const w of ['wq', 'wk', 'wv', 'wo']) {
-        mat(`${p}.attn.${w}`, [d, d]);
-        vec(`${p}.attn.b${w.slice(1)}`, d, 'zeros');
-      }
-      vec(`${p}.ln2.g`, d, 'ones');
-      vec(`${p}.ln2.b`, d, 'zeros');
-      mat(`${p}.ffn.w1`, [d, d]);
-      vec(`${p}.ffn.b1`, d, 'zeros');
-      mat(`${p}.ffn.w2`, [d, d]);
-      vec(`${p}.ffn.b2`, d, 'zeros');
-    }
-    vec('ln_f.g', d, 'ones');
-    vec('ln_f.b', d, 'zeros');
-    if (config.repeatBias) vec('repeat', config.maxLen, 'zeros');
-    this.specs = specs;
-    const rng = createRng(config.seed);
-    const uid = `sas${Math.floor(rng.next() * 1e9)}_${sasCounter++}`;
-    for (const s of specs) {
-      const seed = rng.seed();
-      const init = tf.tidy(() =>
-        s.init === 'zeros'
-          ? tf.zeros(s.shape)
-          : s.init === 'ones'
-            ? tf.ones(s.shape)
-            : tf.truncatedNormal(s.shape, 0, INIT_STD, 'float32', seed),
-      );
-      this.weights.set(s.name, tf.variable(init, true, `${uid}/${s.name}`));
-      init.dispose();
-    }
-  }
-
-  private w(name: string): tf.Variable {
-    const v = this.weights.get(name);
-    if (!v) throw new SemidError('SEMID_ERR_INTERNAL', `no SASRec weight "${name}"`);
-    return v;
-  }
-
-  /** Item indices of a history (unknown items dropped), cut to the last maxLen. */
-  private indices(history: readonly ItemId[]): number[] {
-    const out: number[] = [];
-    for (const it of history) {
-      const i = this.index.get(it);
-      if (i !== undefined) out.push(i);
-    }
-    return out.slice(Math.max(0, out.length - this.config.maxLen));
-  }
-
-  /** Final hidden states [b*t, d] of a batch. */
-  private forward(batch: Pick<SasBatch, 'b' | 't' | 'inputs' | 'pos' | 'keep'>, dropSeed: number | undefined): Tensor {
-    const { b, t } = batch;
-    const d = this.config.hidden;
-    const h = this.config.heads;
-    const dh = d / h;
-    let k = 0;
-    const drop = (x: Tensor) =>
-      dropSeed === undefined ? x : dropout(x, this.config.dropout, (dropSeed + ++k * 7919) >>> 0);
-    let x = drop(tf.mul(embedSum([this.w('item_emb')], [batch.inputs]), Math.sqrt(d)));
-    x = tf.add(x, embedSum([this.w('pos_emb')], [batch.pos]));
-    const m = new Float32Array(b * t * t);
-    for (let r = 0; r < b; r++)
-      for (let i = 0; i < t; i++)
-        for (let j = 0; j < t; j++) m[(r * t + i) * t + j] = j <= i && batch.keep[r * t + j] === 1 ? 0 : NEG;
-    const mask = tf.tensor4d(m, [b, 1, t, t]);
-    const split = (y: Tensor) =>
-      tf.reshape(tf.transpose(tf.reshape(y, [b, t, h, dh]), [0, 2, 1, 3]), [b * h, t, dh]) as tf.Tensor3D;
-    for (let i = 0; i < this.config.blocks; i++) {
-      const p = `blk${i}`;
-      const y = layerNorm(x, this.w(`${p}.ln1.g`), this.w(`${p}.ln1.b`));
-      const q = split(linear(y, this.w(`${p}.attn.wq`), this.w(`${p}.attn.bq`)));
-      const kk = linear(y, this.w(`${p}.attn.wk`), this.w(`${p}.attn.bk`));
-      const kT = tf.reshape(tf.transpose(tf.reshape(kk, [b, t, h, dh]), [0, 2, 3, 1]), [b * h, dh, t]) as tf.Tensor3D;
-      const v = split(linear(y, this.w(`${p}.attn.wv`), this.w(`${p}.attn.bv`)));
-      const o = tf.reshape(tf.transpose(tf.reshape(attention(q, kT, v, mask, b, h), [b, h, t, dh]), [0, 2, 1, 3]), [
-        b * t,
-        d,
-      ]);
-      x = tf.add(x, drop(linear(o, this.w(`${p}.attn.wo`), this.w(`${p}.attn.bo`))));
-      const z = layerNorm(x, this.w(`${p}.ln2.g`), this.w(`${p}.ln2.b`));
-      x = tf.add(
-        x,
-        drop(
-          linear(
-            linear(z, this.w(`${p}.ffn.w1`), this.w(`${p}.ffn.b1`), true),
-            this.w(`${p}.ffn.w2`),
-            this.w(`${p}.ffn.b2`),
-          ),
-        ),
-      );
-    }
-    return layerNorm(x, this.w('ln_f.g'), this.w('ln_f.b'));
-  }
-
-  /** Builds a batch from windows of item indices (each at most maxLen+1 long). */
-  batchOf(windows: readonly number[][]): SasBatch {
-    const L = this.config.maxLen;
-    const t = Math.max(1, ...windows.map((w) => w.length - 1));
-    const b = windows.length;
-    const out: SasBatch = {
-      b,
-      t,
-      inputs: new Int32Array(b * t),
-      targets: new Int32Array(b * t),
-      weights: new Float32Array(b * t),
-      pos: new Int32Array(b * t),
-      keep: new Float32Array(b * t),
-    };
-    windows.forEach((w, r) => {
-      const n = w.length - 1;
-      for (let j = 0; j < n; j++) {
-        const o = r * t + t - n + j;
-        out.inputs[o] = w[j] as number;
-        out.targets[o] = w[j + 1] as number;
-        out.weights[o] = 1;
-        out.pos[o] = L - n + j;
-        out.keep[o] = 1;
-      }
-    });
-    return out;
-  }
-
-  /** Mean full-softmax cross-entropy of a batch (inside variableGrads). */
-  loss(batch: SasBatch, dropSeed: number | undefined): tf.Scalar {
-    const hs = this.forward(batch, dropSeed);
-    let logits: Tensor = linear(hs, tf.transpose(this.w('item_emb')));
-    if (this.config.repeatBias) {
-      // each position's history: its own input and the earlier real inputs of its row (padding: -1)
-      const items = Int32Array.from(batch.inputs, (v, i) => (batch.keep[i] === 1 ? v : -1));
-      const { cells, which } = recencyCells(batch.t, batch.weights, items);
-      logits = addAtCells(logits, this.w('repeat'), cells, which);
-    }
-    let n = 0;
-    for (const w of batch.weights) n += w;
-    return softmaxCrossEntropy(
-      logits,
-      tf.tensor1d(batch.targets, 'int32'),
-      tf.tensor1d(batch.weights, 'float32'),
-      Math.max(1, n),
-      0,
-    );
-  }
-
-  /**
-   * Scores of every catalogue item (aligned with `items`) for each history (oldest first; cut to the
-   * last maxLen known items). An empty history gets the scores of the position embedding alone.
-   */
-  async score(histories: readonly (readonly ItemId[])[]): Promise<Float32Array[]> {
-    const wins = histories.map((h) => [...this.indices(h), 0]);
-    const batch = this.batchOf(wins);
-    const n = this.items.length;
-    const flat = tidyData(() => {
-      const hs = tf.reshape(this.forward(batch, undefined), [batch.b, batch.t, this.config.hidden]);
-      const last = tf.reshape(tf.slice(hs, [0, batch.t - 1, 0], [batch.b, 1, this.config.hidden]), [
-        batch.b,
-        this.config.hidden,
-      ]);
-      return linear(last, tf.transpose(this.w('item_emb')));
-    });
-    if (this.config.repeatBias) {
-      const bias = this.w('repeat').dataSync() as Float32Array;
-      wins.forEach((w, r) => {
-        // the history's item indices, oldest first (the window's last entry is the placeholder target)
-        for (const [item, rank] of recencyMap(w.slice(0, -1))) {
-          const o = r * (n + 1) + item;
-          flat[o] = (flat[o] as number) + (bias[rank] as number);
-        }
-      });
-    }
-    return histories.map((_, r) => flat.slice(r * (n + 1) + 1, (r + 1) * (n + 1)));
-  }
-
-  /** Copies of the weights by name. */
-  values(): Map<string, Float32Array> {
-    const out = new Map<string, Float32Array>();
-    for (const [k, v] of this.weights) out.set(k, v.dataSync() as Float32Array);
-    return out;
-  }
-
-  /** Overwrites weights from `values`. */
-  assign(values: Map<string, Float32Array>): void {
-    for (const [k, a] of values) {
-      const v = this.weights.get(k);
-      if (!v) continue;
-      const t = tf.tensor(a, v.shape, 'float32');
-      v.assign(t);
-      t.dispose();
-    }
-  }
-
-  dispose(): void {
-    for (const v of this.weights.values()) v.dispose();
-    this.weights.clear();
-  }
-
-  /** @internal windows of item indices for one epoch, grouped in batches of similar length. */
-  epochBatches(trainSequences: readonly (readonly ItemId[])[], rng: Rng): SasBatch[] {
-    const span = this.config.maxLen + 1;
-    const wins: number[][] = [];
-    for (const seq of trainSequences) {
-      const idx: number[] = [];
-      for (const it of seq) {
-        const i = this.index.get(it);
-        if (i !== undefined) idx.push(i);
-      }
-      for (let end = idx.length; end >= 2; end -= this.config.windowStride) {
-        wins.push(idx.slice(Math.max(0, end - span), end));
-        if (end - span <= 0) break;
-      }
-    }
-    rng.shuffle(wins);
-    const chunk = this.config.batch * 50;
-    const groups: number[][][] = [];
-    for (let c = 0; c < wins.length; c += chunk) {
-      const part = wins.slice(c, c + chunk).sort((a, b) => a.length - b.length);
-      for (let i = 0; i < part.length; i += this.config.batch) groups.push(part.slice(i, i + this.config.batch));
-    }
-    return rng.shuffle(groups).map((g) => this.batchOf(g));
-  }
-}
-
-let sasCounter = 0;
+export {
+  DEFAULT_SASREC_CONFIG,
+  resolveSasrecConfig,
+  SASREC_SPEC,
+  Sasrec,
+  type SasrecConfig,
+} from './arch/sasrec.js';
 
 /** Options of trainSasrec. */
 export interface SasrecTrainOptions {
@@ -398,7 +47,7 @@ export interface SasrecTrainOptions {
 export interface SasrecTrainResult {
   model: Sasrec;
   config: SasrecConfig;
-  epochs: { epoch: number; loss: number; seconds: number; valid?: number }[];
+  epochs: EpochRecord[];
   bestEpoch: number;
   bestValid: number | undefined;
   seconds: number;
@@ -418,62 +67,52 @@ export async function trainSasrec(opts: SasrecTrainOptions): Promise<SasrecTrain
     weightDecay: 0,
     clipNorm: 5,
   });
-  const vars = [...model.weights.values()];
-  const epochs: SasrecTrainResult['epochs'] = [];
-  let best: Map<string, Float32Array> | undefined;
-  let bestValid: number | undefined;
-  let bestEpoch = -1;
-  let since = 0;
-  let step = 0;
+  const stopper = new EarlyStopping(cfg.patience);
+  let epochs: EpochRecord[];
   try {
-    for (let epoch = 0; epoch < cfg.epochs; epoch++) {
-      const te = performance.now();
-      const batches = model.epochBatches(opts.trainSequences, rng);
-      if (batches.length === 0)
-        throw new SemidError('SEMID_ERR_BAD_INPUT', 'SASRec: no training sequence has 2 or more known items');
-      let sum = 0;
-      for (const b of batches) {
-        const seed = cfg.dropout > 0 ? (cfg.seed * 31 + ++step * 131) >>> 0 : undefined;
-        const { value, grads } = tf.variableGrads(() => model.loss(b, seed), vars);
-        sum += value.dataSync()[0] as number;
-        value.dispose();
-        const named = new Map<string, Tensor>();
-        for (const [k, v] of model.weights) {
-          const g = grads[v.name];
-          if (g) named.set(k, g);
-        }
-        opt.apply(named);
-        for (const g of Object.values(grads)) g.dispose();
-      }
-      const rec: SasrecTrainResult['epochs'][number] = {
-        epoch,
-        loss: sum / batches.length,
-        seconds: (performance.now() - te) / 1000,
-      };
-      if (opts.validate && (epoch + 1) % cfg.evalEvery === 0) {
-        rec.valid = await opts.validate(model);
-        if (bestValid === undefined || rec.valid > bestValid) {
-          bestValid = rec.valid;
-          bestEpoch = epoch;
-          best = model.values();
-          since = 0;
-        } else since++;
-      }
-      epochs.push(rec);
-      opts.log?.(
-        `sasrec epoch ${epoch + 1}: loss ${rec.loss.toFixed(4)}, ${rec.seconds.toFixed(1)} s` +
-          (rec.valid !== undefined
-            ? `, valid NDCG@10 ${rec.valid.toFixed(4)} (best ${bestValid?.toFixed(4)} @ ${bestEpoch + 1})`
-            : ''),
-      );
-      if (opts.validate && since > cfg.patience) break;
-      if (opts.maxSeconds !== undefined && (performance.now() - t0) / 1000 > opts.maxSeconds) break;
-    }
+    ({ epochs } = await runEpochs<SasBatch>({
+      epochs: cfg.epochs,
+      batches: () => {
+        const batches = model.epochBatches(opts.trainSequences, rng);
+        if (batches.length === 0)
+          throw new SemidError('SEMID_ERR_BAD_INPUT', 'SASRec: no training sequence has 2 or more known items');
+        return { batches, tokens: batches.reduce((a, b) => a + sasTargets(b), 0) };
+      },
+      step: async (batch, step) => {
+        const seed = cfg.dropout > 0 ? (cfg.seed * 31 + (step + 1) * 131) >>> 0 : undefined;
+        const { loss, grads } = weightGrads(model.weights, () => model.loss(batch, seed));
+        opt.apply(grads);
+        for (const g of grads.values()) g.dispose();
+        return loss;
+      },
+      targets: sasTargets,
+      ...(opts.validate ? { validate: () => (opts.validate as (m: Sasrec) => Promise<number>)(model) } : {}),
+      evalEvery: cfg.evalEvery,
+      stopper,
+      snapshot: () => model.values(),
+      ...(opts.maxSeconds !== undefined ? { maxSeconds: opts.maxSeconds } : {}),
+      timeCheck: 'epoch',
+      elapsed: () => (performance.now() - t0) / 1000,
+      log: (rec, st) =>
+        opts.log?.(
+          `sasrec epoch ${rec.epoch + 1}: loss ${rec.loss.toFixed(4)}, ${rec.seconds.toFixed(1)} s` +
+            (rec.valid !== undefined
+              ? `, valid NDCG@10 ${rec.valid.toFixed(4)} (best ${st.bestValid?.toFixed(4)} @ ${st.bestEpoch + 1})`
+              : ''),
+        ),
+    }));
   } finally {
     opt.dispose();
   }
-  if (best) model.assign(best);
-  return { model, config: cfg, epochs, bestEpoch, bestValid, seconds: (performance.now() - t0) / 1000 };
+  if (stopper.best) model.assign(stopper.best);
+  return {
+    model,
+    config: cfg,
+    epochs,
+    bestEpoch: stopper.bestEpoch,
+    bestValid: stopper.bestValid,
+    seconds: (performance.now() - t0) / 1000,
+  };
 }
 
 /**
@@ -482,17 +121,13 @@ export async function trainSasrec(opts: SasrecTrainOptions): Promise<SasrecTrain
  */
 export async function saveSasrec(dir: string, model: Sasrec, extra: Record<string, unknown> = {}): Promise<void> {
   await writeDirAtomic(dir, async (tmp) => {
-    const { mkdir } = await import('node:fs/promises');
-    await mkdir(join(tmp, 'weights'));
-    const vals = model.values();
-    for (const s of model.specs)
-      await writeF32(join(tmp, 'weights', `${s.name}.f32`), vals.get(s.name) as Float32Array);
+    const params = await writeWeights(tmp, model.specs, model.values());
     await writeJson(join(tmp, 'items.json'), model.items);
     await writeJson(join(tmp, 'manifest.json'), {
       ...manifestHead('model'),
       model: 'sasrec',
       config: model.config,
-      params: model.specs.map((s) => ({ name: s.name, shape: s.shape, file: `weights/${s.name}.f32` })),
+      params,
       ...extra,
     });
   });
@@ -521,10 +156,8 @@ export async function loadSasrec(dir: string): Promise<{ model: Sasrec; manifest
       );
     }
     const values = await readWeights(dir, params);
-    const missing = model.specs.filter((s) => !values.has(s.name)).map((s) => s.name);
-    if (missing.length > 0) {
-      throw new SemidError('SEMID_ERR_ARTIFACT_CORRUPT', `${dir}: weights missing: ${missing.join(', ')}`);
-    }
+    const problems = valueProblems(model.specs, values);
+    if (problems.length > 0) throw new SemidError('SEMID_ERR_ARTIFACT_CORRUPT', `${dir}: ${problems.join('; ')}`);
     model.assign(values);
   } catch (e) {
     model.dispose();

@@ -6,32 +6,30 @@
  * on a validation callback (valid NDCG@10 through constrained beam search, wired by the caller).
  */
 import { existsSync } from 'node:fs';
-import { cp, mkdir, rm } from 'node:fs/promises';
+import { cp, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { readF32, readJson, writeDirAtomic, writeF32, writeJson } from '../src/core/artifact.js';
+import { readJson, writeDirAtomic, writeJson } from '../src/core/artifact.js';
 import type { CodeTable } from '../src/core/codes.js';
 import { SemidError } from '../src/core/errors.js';
-import { createRng, type Rng } from '../src/core/rng.js';
-import type { Code, SplitData } from '../src/core/types.js';
-import { decoderBatch, encDecBatch, itemBatch, itemCatalogue, type TrainBatch, targetCount } from './batch.js';
+import type { SplitData } from '../src/core/types.js';
+import { epochBatches, itemCatalogue, targetCount } from './batch.js';
 import { type ModelConfig, resolveModelConfig } from './config.js';
 import { type EngineName, OnnxEngine, onnxTrains, TfjsEngine, type TrainingEngine } from './engine/trainer.js';
 import { BUNDLED_INDEX, saveModel } from './io.js';
+import { EarlyStopping, type EpochRecord, runEpochs, type StepInfo, type StopReason } from './loop.js';
 import type { AdamWState } from './optim.js';
 import { CodeTransformer } from './transformer.js';
+import { paramEntries, readWeights, writeWeights } from './weights.js';
+
+export { userWindows } from './batch.js';
+export type { EpochRecord } from './loop.js';
 
 /** Scores a model on validation data; higher is better (valid NDCG@10 in semid). */
 export type ValidationHook = (model: CodeTransformer) => Promise<number>;
 
 /** Progress callback: called after every step. */
-export type StepCallback = (info: {
-  epoch: number;
-  step: number;
-  stepsPerEpoch: number;
-  loss: number;
-  tokensPerSecond: number;
-}) => void;
+export type StepCallback = (info: StepInfo) => void;
 
 /** Options of `trainModel`. */
 export interface TrainOptions {
@@ -88,16 +86,6 @@ export interface FusionChoice {
   scores: { weight: number; score: number }[];
 }
 
-/** One epoch's record. */
-export interface EpochRecord {
-  epoch: number;
-  steps: number;
-  loss: number;
-  tokensPerSecond: number;
-  seconds: number;
-  valid?: number;
-}
-
 /** What `trainModel` returns. The model holds the best weights (by validation) or the last ones. */
 export interface TrainResult {
   model: CodeTransformer;
@@ -111,7 +99,7 @@ export interface TrainResult {
   /** The training engine used. */
   engine: EngineName;
   /** Why training stopped: 'epochs' | 'early-stop' | 'time' | 'steps'. */
-  stopped: 'epochs' | 'early-stop' | 'time' | 'steps';
+  stopped: StopReason;
   /** Items of the train sequences that have no code in the index (left out). */
   itemsWithoutCode: number;
   /** The dense fusion weight chosen after training (with `selectFusion` and a dense item head). */
@@ -138,87 +126,6 @@ export function defaultWorkers(): number {
   return Math.max(0, Math.min(3, availableParallelism() - 1));
 }
 
-/**
- * Decoder-only windows of one user's code sequence: the window of at most maxHistory+1 items ending
- * at the sequence end, then windows ending every `stride` items earlier. With `rng`, the earlier
- * windows are shifted by a random phase in [0, stride) each epoch, so across epochs every target is
- * seen with long histories even when windows do not overlap.
- */
-export function userWindows(seq: readonly Code[], maxHistory: number, stride: number, rng?: Rng): Code[][] {
-  const out: Code[][] = [];
-  const span = maxHistory + 1;
-  const n = seq.length;
-  if (n === 0) return out;
-  out.push(seq.slice(Math.max(0, n - span), n));
-  const phase = rng ? rng.int(stride) : 0;
-  for (let end = n - stride - phase; end >= 2; end -= stride) {
-    out.push(seq.slice(Math.max(0, end - span), end));
-    if (end - span <= 0) break;
-  }
-  return out;
-}
-
-/** Groups shuffled units into batches of similar length (less padding), in random batch order. */
-function bucketBatches<T>(units: T[], len: (u: T) => number, batch: number, rng: Rng): T[][] {
-  rng.shuffle(units);
-  const chunk = batch * 50;
-  const batches: T[][] = [];
-  for (let c = 0; c < units.length; c += chunk) {
-    const part = units.slice(c, c + chunk).sort((a, b) => len(a) - len(b));
-    for (let i = 0; i < part.length; i += batch) batches.push(part.slice(i, i + batch));
-  }
-  return rng.shuffle(batches);
-}
-
-/**
- * Builds one epoch's batches (seeded by seed and epoch, so a resumed run replays the same order).
- * @param dense the dense item head's catalogue (built once per run), when the head is on
- */
-function epochBatches(
-  cfg: ModelConfig,
-  table: CodeTable,
-  data: Pick<SplitData, 'trainSequences' | 'train'>,
-  epoch: number,
-  layoutOf: CodeTransformer,
-  dense?: ReturnType<typeof itemCatalogue>,
-): { batches: TrainBatch[]; tokens: number; missing: number } {
-  const rng = createRng((cfg.seed * 1000003 + epoch * 7919) >>> 0);
-  let missing = 0;
-  const codesOf = (items: readonly string[]): Code[] => {
-    const out: Code[] = [];
-    for (const it of items) {
-      const c = table.encode(it);
-      if (c) out.push(c);
-      else missing++;
-    }
-    return out;
-  };
-  const L = layoutOf.layout.levels;
-  if (cfg.arch === 'decoder' || cfg.arch === 'item') {
-    const windows: Code[][] = [];
-    for (const seq of data.trainSequences)
-      windows.push(...userWindows(codesOf(seq), cfg.maxHistory, cfg.windowStride, rng));
-    const groups = bucketBatches(windows, (w) => w.length, cfg.batch, rng);
-    const batches = groups.map((g) =>
-      cfg.arch === 'item' ? itemBatch(layoutOf.layout, g, cfg.codeBuckets, dense) : decoderBatch(layoutOf.layout, g),
-    );
-    return { batches, tokens: windows.reduce((a, w) => a + w.length * L, 0), missing };
-  }
-  const examples: { history: Code[]; target: Code }[] = [];
-  for (const e of data.train) {
-    const target = table.encode(e.target);
-    if (!target) {
-      missing++;
-      continue;
-    }
-    const history = codesOf(e.history.slice(Math.max(0, e.history.length - cfg.maxHistory)));
-    examples.push({ history, target });
-  }
-  const groups = bucketBatches(examples, (e) => e.history.length, cfg.batch, rng);
-  const batches = groups.map((g) => encDecBatch(layoutOf.layout, g));
-  return { batches, tokens: examples.length * L, missing };
-}
-
 interface CheckpointState {
   config: ModelConfig;
   levelSizes: number[];
@@ -231,6 +138,9 @@ interface CheckpointState {
   seconds: number;
 }
 
+/** The checkpoint's weight sets: the live weights, the best ones and AdamW's moments. */
+const SUBS = { weights: 'weights', best: 'best', m: 'adam_m', v: 'adam_v' } as const;
+
 async function writeCheckpoint(
   dir: string,
   model: CodeTransformer,
@@ -240,30 +150,16 @@ async function writeCheckpoint(
 ): Promise<void> {
   await writeDirAtomic(dir, async (tmp) => {
     const os = opt.state();
-    for (const sub of ['weights', 'best', 'adam_m', 'adam_v']) await mkdir(join(tmp, sub), { recursive: true });
-    const vals = model.values();
-    for (const s of model.specs) {
-      await writeF32(join(tmp, 'weights', `${s.name}.f32`), vals.get(s.name) as Float32Array);
-      await writeF32(join(tmp, 'adam_m', `${s.name}.f32`), os.m.get(s.name) as Float32Array);
-      await writeF32(join(tmp, 'adam_v', `${s.name}.f32`), os.v.get(s.name) as Float32Array);
-      if (best) await writeF32(join(tmp, 'best', `${s.name}.f32`), best.get(s.name) as Float32Array);
-    }
+    await writeWeights(tmp, model.specs, model.values(), SUBS.weights);
+    await writeWeights(tmp, model.specs, os.m, SUBS.m);
+    await writeWeights(tmp, model.specs, os.v, SUBS.v);
+    if (best) await writeWeights(tmp, model.specs, best, SUBS.best);
     await writeJson(join(tmp, 'state.json'), { ...state, adamStep: os.step, hasBest: best !== undefined });
   });
 }
 
-async function readSub(dir: string, sub: string, model: CodeTransformer): Promise<Map<string, Float32Array>> {
-  const out = new Map<string, Float32Array>();
-  for (const s of model.specs) {
-    out.set(
-      s.name,
-      await readF32(
-        join(dir, sub, `${s.name}.f32`),
-        s.shape.reduce((a, b) => a * b, 1),
-      ),
-    );
-  }
-  return out;
+function readSub(dir: string, sub: string, model: CodeTransformer): Promise<Map<string, Float32Array>> {
+  return readWeights(dir, paramEntries(model.specs, sub));
 }
 
 /**
@@ -304,7 +200,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
           cfg.codeBuckets,
         )
       : undefined;
-  const first = epochBatches(cfg, opts.table, opts.data, 0, model, dense);
+  const first = epochBatches(cfg, opts.table, opts.data, 0, model.layout, dense);
   if (first.batches.length === 0) {
     model.dispose();
     throw new SemidError(
@@ -322,30 +218,29 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     clipNorm: cfg.clipNorm,
   };
   let adamState: AdamWState | undefined;
-  let epochs: EpochRecord[] = [];
-  let bestValid: number | undefined;
-  let bestEpoch = -1;
-  let sinceBest = 0;
+  let records: EpochRecord[] = [];
+  let stopper = new EarlyStopping(cfg.patience);
   let startEpoch = 0;
-  let step = 0;
-  let best: Map<string, Float32Array> | undefined;
+  let startStep = 0;
   let priorSeconds = 0;
   if (resumed && ckptDir) {
-    model.assign(await readSub(ckptDir, 'weights', model));
+    model.assign(await readSub(ckptDir, SUBS.weights, model));
     adamState = {
       step: resumed.adamStep,
-      m: await readSub(ckptDir, 'adam_m', model),
-      v: await readSub(ckptDir, 'adam_v', model),
+      m: await readSub(ckptDir, SUBS.m, model),
+      v: await readSub(ckptDir, SUBS.v, model),
     };
-    if (resumed.hasBest) best = await readSub(ckptDir, 'best', model);
-    epochs = resumed.epochs;
-    bestValid = resumed.bestValid ?? undefined;
-    bestEpoch = resumed.bestEpoch;
-    sinceBest = resumed.sinceBest;
+    stopper = new EarlyStopping(cfg.patience, {
+      bestValid: resumed.bestValid ?? undefined,
+      bestEpoch: resumed.bestEpoch,
+      sinceBest: resumed.sinceBest,
+      ...(resumed.hasBest ? { best: await readSub(ckptDir, SUBS.best, model) } : {}),
+    });
+    records = resumed.epochs;
     startEpoch = resumed.epoch + 1;
-    step = resumed.step;
+    startStep = resumed.step;
     priorSeconds = resumed.seconds;
-    log(`resuming from ${ckptDir} after epoch ${resumed.epoch + 1} (step ${step})`);
+    log(`resuming from ${ckptDir} after epoch ${resumed.epoch + 1} (step ${startStep})`);
   }
   const engineName = opts.engine ?? (onnxTrains(cfg) ? 'onnx' : 'tfjs');
   const opt: TrainingEngine =
@@ -354,99 +249,91 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
       : await TfjsEngine.create(model, adam, workers);
   if (adamState) opt.load(adamState);
   log(`training engine ${engineName}${engineName === 'tfjs' ? ` (main thread + ${workers} workers)` : ''}`);
-  let stopped: TrainResult['stopped'] = 'epochs';
   const itemsWithoutCode = first.missing;
+  const elapsed = () => priorSeconds + (performance.now() - t0) / 1000;
+  let stepsTaken = startStep;
+  let run: Awaited<ReturnType<typeof runEpochs>>;
   try {
-    for (let epoch = startEpoch; epoch < cfg.epochs; epoch++) {
-      const { batches, tokens } = epoch === 0 ? first : epochBatches(cfg, opts.table, opts.data, epoch, model, dense);
-      const te = performance.now();
-      let lossSum = 0;
-      let n = 0;
-      let seen = 0;
-      for (const batch of batches) {
+    run = await runEpochs({
+      epochs: cfg.epochs,
+      startEpoch,
+      startStep,
+      records,
+      batches: (epoch) => (epoch === 0 ? first : epochBatches(cfg, opts.table, opts.data, epoch, model.layout, dense)),
+      step: async (batch, step) => {
         const dropSeed = cfg.dropout > 0 ? (cfg.seed * 7 + step * 131) >>> 0 : undefined;
         const { loss } = await opt.step(batch, dropSeed);
-        step++;
-        n++;
-        lossSum += loss;
-        seen += targetCount(batch);
-        const tps = seen / ((performance.now() - te) / 1000);
-        opts.onStep?.({ epoch, step, stepsPerEpoch: batches.length, loss, tokensPerSecond: tps });
+        stepsTaken = step + 1;
         opts.signal?.throwIfAborted();
-        if (opts.maxSteps !== undefined && step >= opts.maxSteps) {
-          stopped = 'steps';
-          break;
-        }
-        if (opts.maxSeconds !== undefined && priorSeconds + (performance.now() - t0) / 1000 >= opts.maxSeconds) {
-          stopped = 'time';
-          break;
-        }
-      }
-      const seconds = (performance.now() - te) / 1000;
-      const rec: EpochRecord = {
-        epoch,
-        steps: n,
-        loss: lossSum / Math.max(1, n),
-        tokensPerSecond: tokens / seconds,
-        seconds,
-      };
-      opt.sync();
-      if (opts.validate && (epoch + 1) % cfg.evalEvery === 0) {
+        return loss;
+      },
+      targets: targetCount,
+      ...(opts.validate
+        ? {
+            validate: () => {
+              opt.sync(); // the engine's weights become the model's before decoding
+              opts.signal?.throwIfAborted();
+              return (opts.validate as ValidationHook)(model);
+            },
+          }
+        : {}),
+      evalEvery: cfg.evalEvery,
+      stopper,
+      snapshot: () => {
+        opt.sync();
+        return model.values();
+      },
+      ...(opts.maxSteps !== undefined ? { maxSteps: opts.maxSteps } : {}),
+      ...(opts.maxSeconds !== undefined ? { maxSeconds: opts.maxSeconds } : {}),
+      timeCheck: 'step',
+      elapsed,
+      ...(opts.onStep ? { onStep: opts.onStep } : {}),
+      log: (rec, st) =>
+        log(
+          `epoch ${rec.epoch + 1}/${cfg.epochs}: loss ${rec.loss.toFixed(4)}, ${rec.tokensPerSecond.toFixed(0)} tokens/s, ${rec.seconds.toFixed(1)} s` +
+            (rec.valid !== undefined
+              ? `, valid ${rec.valid.toFixed(4)} (best ${st.bestValid?.toFixed(4)} @ ${st.bestEpoch + 1})`
+              : ''),
+        ),
+      afterEpoch: async (rec, stopped) => {
+        opt.sync();
         opts.signal?.throwIfAborted();
-        rec.valid = await opts.validate(model);
-        if (bestValid === undefined || rec.valid > bestValid) {
-          bestValid = rec.valid;
-          bestEpoch = epoch;
-          sinceBest = 0;
-          best = model.values();
-        } else sinceBest++;
-      }
-      epochs.push(rec);
-      log(
-        `epoch ${epoch + 1}/${cfg.epochs}: loss ${rec.loss.toFixed(4)}, ${rec.tokensPerSecond.toFixed(0)} tokens/s, ${seconds.toFixed(1)} s` +
-          (rec.valid !== undefined
-            ? `, valid ${rec.valid.toFixed(4)} (best ${bestValid?.toFixed(4)} @ ${bestEpoch + 1})`
-            : ''),
-      );
-      if (opts.maxSeconds !== undefined && stopped === 'epochs') {
-        // Under a time budget the cosine schedule must finish inside it, or the run stops at a high lr:
-        // plan the decay over the epochs that fit at the mean epoch time of this run so far (validation
-        // included), re-planned after every epoch so a machine that gets busier or quieter is followed.
-        const elapsed = priorSeconds + (performance.now() - t0) / 1000;
-        const perEpoch = (performance.now() - t0) / 1000 / (epoch - startEpoch + 1);
-        const planned = plannedEpochs(opts.maxSeconds, elapsed, perEpoch, epoch + 1, cfg.epochs);
-        if (stepsPerEpoch * planned !== opt.opts.totalSteps) {
-          opt.opts.totalSteps = stepsPerEpoch * planned;
-          log(`time budget ${opts.maxSeconds} s: learning-rate schedule planned over ${planned} epochs`);
+        if (opts.maxSeconds !== undefined && stopped === 'epochs') {
+          // Under a time budget the cosine schedule must finish inside it, or the run stops at a high lr:
+          // plan the decay over the epochs that fit at the mean epoch time of this run so far (validation
+          // included), re-planned after every epoch so a machine that gets busier or quieter is followed.
+          const perEpoch = (performance.now() - t0) / 1000 / (rec.epoch - startEpoch + 1);
+          const planned = plannedEpochs(opts.maxSeconds, elapsed(), perEpoch, rec.epoch + 1, cfg.epochs);
+          if (stepsPerEpoch * planned !== opt.opts.totalSteps) {
+            opt.opts.totalSteps = stepsPerEpoch * planned;
+            log(`time budget ${opts.maxSeconds} s: learning-rate schedule planned over ${planned} epochs`);
+          }
         }
-      }
-      if (ckptDir) {
-        opts.signal?.throwIfAborted();
-        await writeCheckpoint(ckptDir, model, opt, best, {
-          config: cfg,
-          levelSizes,
-          epoch,
-          step,
-          bestEpoch,
-          bestValid,
-          sinceBest,
-          epochs,
-          seconds: priorSeconds + (performance.now() - t0) / 1000,
-        });
-      }
-      if (stopped !== 'epochs') break;
-      if (opts.validate && sinceBest > cfg.patience) {
-        stopped = 'early-stop';
-        break;
-      }
-    }
+        if (ckptDir) {
+          await writeCheckpoint(ckptDir, model, opt, stopper.best, {
+            config: cfg,
+            levelSizes,
+            epoch: rec.epoch,
+            step: stepsTaken,
+            bestEpoch: stopper.bestEpoch,
+            bestValid: stopper.bestValid,
+            sinceBest: stopper.sinceBest,
+            epochs: records,
+            seconds: elapsed(),
+          });
+        }
+      },
+    });
   } catch (e) {
+    // aborted (signal) or failed: free the engine and the model before passing the error on
+    await opt.close();
     model.dispose();
     throw e;
-  } finally {
-    opt.sync();
-    await opt.close();
   }
+  opt.sync();
+  await opt.close();
+  const { epochs, steps: step, stopped } = run;
+  const { best, bestEpoch, bestValid } = stopper;
   if (best) model.assign(best);
   let fusion: FusionChoice | undefined;
   if (opts.selectFusion && cfg.arch === 'item' && cfg.dense > 0) {

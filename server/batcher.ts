@@ -20,43 +20,50 @@
  * history. If a batched call fails, each of its calls is retried alone, so one request's failure
  * never fails the others.
  */
+import { type AnyField, type ConfigOf, resolveConfig } from '../src/core/config.js';
 import { SemidError } from '../src/core/errors.js';
 import type { Recommendation } from '../src/core/model.js';
 import type { Code, ItemId } from '../src/core/types.js';
 import type { Catalogue } from './catalogue.js';
 import type { BeamOptions, BundleDecoder, ScoredCode } from './decoder.js';
 
-/** Micro-batching settings (all optional; see `resolveBatchOptions` for the defaults). */
-export interface BatchOptions {
-  /** Most histories decoded in one batched beam search; a single call with more runs alone. Default 32. */
-  maxBatch?: number;
-  /** Batches decoding at the same time. Default 1 (onnxruntime already uses both cores for one). */
-  maxInFlight?: number;
-  /**
-   * With `maxInFlight` > 1: how long (ms) a batch that could start next to a running one waits for
-   * more calls first. Ignored when nothing is decoding (such a call starts at once). Default 1.
-   */
-  maxWaitMs?: number;
-}
+/** Micro-batching settings: kind, default, bounds, doc. */
+export const BATCH_SPEC = {
+  maxBatch: {
+    kind: 'int',
+    default: 32,
+    min: 1,
+    max: 4096,
+    doc: 'most histories decoded in one batched beam search; a single call with more runs alone',
+  },
+  maxInFlight: {
+    kind: 'int',
+    default: 1,
+    min: 1,
+    max: 64,
+    doc: 'batches decoding at the same time (onnxruntime already uses both cores for one)',
+  },
+  maxWaitMs: {
+    kind: 'number',
+    default: 1,
+    min: 0,
+    max: 1000,
+    doc: 'with maxInFlight > 1: how long (ms) a batch that could start next to a running one waits for more calls first; ignored when nothing is decoding',
+  },
+} satisfies Record<string, AnyField>;
 
 /** BatchOptions with every default filled in. */
-export type ResolvedBatchOptions = Required<BatchOptions>;
+export type ResolvedBatchOptions = ConfigOf<typeof BATCH_SPEC>;
+
+/** Micro-batching settings (all optional; see BATCH_SPEC for each field and its default). */
+export type BatchOptions = Partial<ResolvedBatchOptions>;
 
 /**
  * Fills in defaults and checks bounds.
- * @throws SEMID_ERR_BAD_INPUT for a non-integer or out-of-range setting.
+ * @throws SEMID_ERR_BAD_INPUT naming every non-integer or out-of-range setting.
  */
 export function resolveBatchOptions(o: BatchOptions = {}): ResolvedBatchOptions {
-  const r = { maxBatch: o.maxBatch ?? 32, maxInFlight: o.maxInFlight ?? 1, maxWaitMs: o.maxWaitMs ?? 1 };
-  const bad = (what: string, v: number, range: string) =>
-    new SemidError('SEMID_ERR_BAD_INPUT', `batching ${what} must be ${range}, got ${v}`);
-  if (!Number.isInteger(r.maxBatch) || r.maxBatch < 1 || r.maxBatch > 4096)
-    throw bad('maxBatch', r.maxBatch, 'an integer in [1, 4096]');
-  if (!Number.isInteger(r.maxInFlight) || r.maxInFlight < 1 || r.maxInFlight > 64)
-    throw bad('maxInFlight', r.maxInFlight, 'an integer in [1, 64]');
-  if (!Number.isFinite(r.maxWaitMs) || r.maxWaitMs < 0 || r.maxWaitMs > 1000)
-    throw bad('maxWaitMs', r.maxWaitMs, 'a number of milliseconds in [0, 1000]');
-  return r;
+  return resolveConfig<ResolvedBatchOptions>('batching', BATCH_SPEC, o, { code: 'SEMID_ERR_BAD_INPUT' });
 }
 
 /** Counters of a BatchingDecoder (for /metrics and benchmarks). */

@@ -33,6 +33,7 @@ function importedTops(file: string): string[] {
   return tops;
 }
 
+// cli/ may import everything: it is the one folder that wires the others together.
 describe('import direction (src/README.md)', () => {
   it('indexer/, models/ and server/ import from src/core only (and from themselves)', () => {
     const bad: string[] = [];
@@ -58,6 +59,29 @@ describe('import direction (src/README.md)', () => {
       for (const f of tsFiles(join(root, top))) {
         for (const t of importedTops(f)) if (t === 'cli') bad.push(`${relative(root, f)} -> ${t}`);
       }
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it('indexer/shared imports nothing else of indexer/ (the schemes stand on it)', () => {
+    const bad: string[] = [];
+    const shared = join(root, 'indexer', 'shared');
+    for (const f of tsFiles(shared)) {
+      const text = readFileSync(f, 'utf8');
+      for (const m of text.matchAll(/(?:from|import)\s*\(?\s*['"](\.[^'"]+)['"]/g)) {
+        const target = resolve(dirname(f), m[1]!);
+        const inIndexer = !relative(join(root, 'indexer'), target).startsWith('..');
+        const inShared = !relative(shared, target).startsWith('..');
+        if (inIndexer && !inShared) bad.push(`${relative(root, f)} -> ${relative(root, target)}`);
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it('bench/ never imports tests/ (benchmarks keep their own helpers)', () => {
+    const bad: string[] = [];
+    for (const f of tsFiles(join(root, 'bench'))) {
+      for (const t of importedTops(f)) if (t === 'tests') bad.push(relative(root, f));
     }
     expect(bad).toEqual([]);
   });

@@ -9,39 +9,30 @@
  *
  * Items that never occur in the training sequences keep their small random initial vector.
  */
-import { SemidError } from '../../src/core/errors.js';
+import { type AnyField, type ConfigOf, defaultsOf, resolveConfig } from '../../src/core/config.js';
 import { track } from '../../src/core/progress.js';
 import type { Rng } from '../../src/core/rng.js';
 import { initTf, tf } from '../../src/core/tf.js';
 import type { Item, ItemId } from '../../src/core/types.js';
 
-/** Options of `learnCollabEmbeddings`. */
-export interface CollabOptions {
-  /** Embedding dimension. Default 32. */
-  dim: number;
-  /** Previous items averaged into the context. Default 3. */
-  window: number;
-  /** Passes over the training pairs. Default 5. */
-  epochs: number;
-  /** Pairs per batch (also the number of in-batch negatives). Default 1024. */
-  batchSize: number;
-  /** Adam learning rate. Default 0.005. */
-  learningRate: number;
-  /** Softmax temperature on the dot products. Default 1. */
-  temperature: number;
-  /** Progress lines. */
-  log?: (line: string) => void;
-}
+/** The options of `learnCollabEmbeddings`: kind, default, bounds, doc. */
+export const COLLAB_SPEC = {
+  dim: { kind: 'int', default: 32, min: 1, doc: 'embedding dimension' },
+  window: { kind: 'int', default: 3, min: 1, doc: 'previous items averaged into the context' },
+  epochs: { kind: 'int', default: 5, min: 0, doc: 'passes over the training pairs' },
+  batchSize: { kind: 'int', default: 1024, min: 2, doc: 'pairs per batch (also the number of in-batch negatives)' },
+  learningRate: { kind: 'number', default: 0.005, above: 0, doc: 'Adam learning rate' },
+  temperature: { kind: 'number', default: 1, above: 0, doc: 'softmax temperature on the dot products' },
+} satisfies Record<string, AnyField>;
+
+/** The validated options of `learnCollabEmbeddings` (see COLLAB_SPEC). */
+export type CollabConfig = ConfigOf<typeof COLLAB_SPEC>;
+
+/** Options of `learnCollabEmbeddings`, plus progress lines. */
+export type CollabOptions = CollabConfig & { log?: (line: string) => void };
 
 /** The defaults of CollabOptions. */
-export const COLLAB_DEFAULTS: Omit<CollabOptions, 'log'> = {
-  dim: 32,
-  window: 3,
-  epochs: 5,
-  batchSize: 1024,
-  learningRate: 0.005,
-  temperature: 1,
-};
+export const COLLAB_DEFAULTS: CollabConfig = defaultsOf<CollabConfig>(COLLAB_SPEC);
 
 /**
  * Learns collaborative item embeddings from training sequences.
@@ -55,13 +46,8 @@ export async function learnCollabEmbeddings(
   opts: Partial<CollabOptions>,
   rng: Rng,
 ): Promise<Float32Array> {
-  const o = { ...COLLAB_DEFAULTS, ...opts };
-  if (!(o.dim >= 1 && o.window >= 1 && o.epochs >= 0 && o.batchSize >= 2 && o.learningRate > 0 && o.temperature > 0)) {
-    throw new SemidError(
-      'SEMID_ERR_BAD_CONFIG',
-      `collaborative embedding options need dim >= 1, window >= 1, epochs >= 0, batchSize >= 2, learningRate > 0, temperature > 0; got ${JSON.stringify({ ...o, log: undefined })}`,
-    );
-  }
+  const { log, ...given } = opts;
+  const o = { ...resolveConfig<CollabConfig>('collaborative embedding', COLLAB_SPEC, given), log };
   await initTf();
   const V = items.length;
   const index = new Map(items.map((it, i) => [it.id, i]));

@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJson, writeJson } from '../../src/core/artifact.js';
+import type { ConfigRule, ConfigSpec } from '../../src/core/config.js';
 import { SemidError } from '../../src/core/errors.js';
 import type { Rng } from '../../src/core/rng.js';
 import type { Item } from '../../src/core/types.js';
@@ -30,6 +31,34 @@ export interface FeatureConfig {
   /** For a `.npy`: file with one item id per line, in row order. */
   embeddingIds: string;
 }
+
+/**
+ * The feature fields of a scheme's config spec.
+ * @param textDim the default TF-IDF + LSA dimension; `minTextDim` its lower bound.
+ */
+export function featureFields(textDim: number, minTextDim = 2): ConfigSpec<FeatureConfig> {
+  return {
+    textDim: {
+      kind: 'int',
+      default: textDim,
+      min: minTextDim,
+      max: 4096,
+      doc: 'TF-IDF + LSA dimension of the text embeddings',
+    },
+    embeddings: {
+      kind: 'string',
+      default: '',
+      doc: 'item embeddings: empty = TF-IDF + LSA text, "use" = the built-in Universal Sentence Encoder, or a file (.npy with embeddingIds, or .jsonl {id, embedding})',
+    },
+    embeddingIds: { kind: 'string', default: '', doc: 'for a .npy: file with one item id per row' },
+  };
+}
+
+/** The cross-field rule of the feature fields (see `featureProblems`). */
+export const FEATURE_RULE: ConfigRule<FeatureConfig> = {
+  needs: ['embeddings', 'embeddingIds'],
+  check: (c) => featureProblems(c),
+};
 
 /** Item vectors in catalogue order. */
 export interface ItemVectors {

@@ -8,8 +8,8 @@ import { readF32, readJson, writeF32, writeJson } from '../../src/core/artifact.
 import { SemidError } from '../../src/core/errors.js';
 import { track } from '../../src/core/progress.js';
 import type { Rng } from '../../src/core/rng.js';
-import { kmeans, nearest } from './kmeans.js';
-import type { SinkhornOptions } from './sinkhorn.js';
+import { kmeans, nearest } from '../shared/kmeans.js';
+import type { SinkhornOptions } from '../shared/sinkhorn.js';
 
 /** Options of `fitResidualKmeans`. */
 export interface ResidualKmeansOptions {

@@ -2,12 +2,21 @@
  * What the `rqvae` and `letter` schemes share: config fields, fitting (features -> RQ-VAE training
  * -> nearest codes -> collision handling), saving and loading the encoder for new items.
  */
+
+import type { ConfigRule, ConfigSpec } from '../../src/core/config.js';
 import { SemidError } from '../../src/core/errors.js';
 import type { Item } from '../../src/core/types.js';
 import { finalizeCodes } from '../shared/collisions.js';
-import type { ConfigSpec } from '../shared/config.js';
+import { collisionsField } from '../shared/config.js';
 import type { CollisionMode, FitInput, FittedIndex, ItemEncoder } from '../types.js';
-import { type FeatureConfig, itemVectors, loadFeatureEncoder, saveFeatures } from './features.js';
+import {
+  FEATURE_RULE,
+  type FeatureConfig,
+  featureFields,
+  itemVectors,
+  loadFeatureEncoder,
+  saveFeatures,
+} from './features.js';
 import { type LetterTerms, RqVaeEncoder, type RqVaeTrainConfig, trainRqVae } from './rqvae-model.js';
 
 /** Config fields common to rqvae and letter. */
@@ -31,31 +40,45 @@ export interface RqVaeSchemeConfig extends FeatureConfig {
   collisions: CollisionMode;
 }
 
-/** Specs of the common fields. */
-export const RQVAE_SPEC_BASE: ConfigSpec<RqVaeSchemeConfig> = {
-  levels: { kind: 'int', min: 1, max: 8, doc: 'learned levels (a dedup level may be appended)' },
-  size: { kind: 'int', min: 2, max: 4096, doc: 'codebook size of every learned level' },
-  hidden: { kind: 'string', nonEmpty: true, doc: 'encoder hidden layer sizes, comma separated (decoder mirrors them)' },
-  latentDim: { kind: 'int', min: 1, max: 1024, doc: 'latent (code embedding) dimension' },
-  beta: { kind: 'number', min: 0, max: 10, doc: 'commitment loss weight' },
-  epochs: { kind: 'int', min: 1, max: 100000, doc: 'training epochs over all items' },
-  batchSize: { kind: 'int', min: 2, max: 65536, doc: 'items per mini-batch' },
-  learningRate: { kind: 'number', min: 1e-7, max: 1, doc: 'Adam learning rate' },
-  kmeansInit: { kind: 'bool', doc: 'initialise codebooks by residual k-means over the initial latents' },
-  deadCodeReset: { kind: 'bool', doc: 'move codes unused for an epoch to random residuals' },
+/**
+ * The common fields, with the rqvae defaults (sized to train on Beauty in minutes on 2 CPU cores).
+ * letter spreads them with its own `collisions`.
+ */
+export const RQVAE_SPEC: ConfigSpec<RqVaeSchemeConfig> = {
+  levels: { kind: 'int', default: 3, min: 1, max: 8, doc: 'learned levels (a dedup level may be appended)' },
+  size: { kind: 'int', default: 256, min: 2, max: 4096, doc: 'codebook size of every learned level' },
+  hidden: {
+    kind: 'string',
+    default: '512,256,128',
+    nonEmpty: true,
+    doc: 'encoder hidden layer sizes, comma separated (decoder mirrors them)',
+  },
+  latentDim: { kind: 'int', default: 32, min: 1, max: 1024, doc: 'latent (code embedding) dimension' },
+  beta: { kind: 'number', default: 0.25, min: 0, max: 10, doc: 'commitment loss weight' },
+  epochs: { kind: 'int', default: 100, min: 1, max: 100000, doc: 'training epochs over all items' },
+  batchSize: { kind: 'int', default: 512, min: 2, max: 65536, doc: 'items per mini-batch' },
+  learningRate: { kind: 'number', default: 1e-3, min: 1e-7, max: 1, doc: 'Adam learning rate' },
+  kmeansInit: {
+    kind: 'bool',
+    default: true,
+    doc: 'initialise codebooks by residual k-means over the initial latents',
+  },
+  deadCodeReset: { kind: 'bool', default: true, doc: 'move codes unused for an epoch to random residuals' },
   maxTrainSeconds: {
     kind: 'number',
+    default: 0,
     min: 0,
     doc: 'stop training after this many seconds (0 = no cap; reaching it breaks same-seed determinism and is reported)',
   },
-  textDim: { kind: 'int', min: 2, max: 4096, doc: 'TF-IDF + LSA dimension of the text embeddings' },
-  embeddings: {
-    kind: 'string',
-    doc: 'item embeddings: empty = TF-IDF + LSA text, "use" = the built-in Universal Sentence Encoder, or a file (.npy with embeddingIds, or .jsonl {id, embedding})',
-  },
-  embeddingIds: { kind: 'string', doc: 'for a .npy: file with one item id per row' },
-  collisions: { kind: 'enum', values: ['dedup-level', 'sinkhorn', 'report'], doc: 'collision handling' },
+  ...featureFields(128),
+  collisions: collisionsField('sinkhorn'),
 };
+
+/** The cross-field rules of the common fields (hidden sizes, features). */
+export const RQVAE_RULES: readonly ConfigRule<RqVaeSchemeConfig>[] = [
+  { needs: ['hidden'], check: (c) => rqVaeProblems(c) },
+  FEATURE_RULE,
+];
 
 /** Parses the `hidden` field; undefined when malformed. */
 export function parseHidden(s: string): number[] | undefined {

@@ -22,9 +22,9 @@ import { SemidError } from '../../src/core/errors.js';
 import { track } from '../../src/core/progress.js';
 import type { Rng } from '../../src/core/rng.js';
 import { initTf, tf } from '../../src/core/tf.js';
-import { balancedKmeans, sqDistances } from './kmeans.js';
+import { balancedKmeans, sqDistances } from '../shared/kmeans.js';
+import { sinkhornAssign } from '../shared/sinkhorn.js';
 import { fitResidualKmeans } from './residual.js';
-import { sinkhornAssign } from './sinkhorn.js';
 
 /** Training configuration of the RQ-VAE. */
 export interface RqVaeTrainConfig {

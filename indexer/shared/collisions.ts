@@ -6,7 +6,7 @@
  * - `sinkhorn` (LC-Rec, LETTER): items sharing a code are moved to free values of the LAST level under
  *   the same prefix. The item closest to the shared code keeps it; the others are assigned to the
  *   free values by a Sinkhorn transport plan over their distances to those codes, rounded with
- *   capacity 1 (indexer/quant/sinkhorn.ts), when the scheme passes per-item distances to the
+ *   capacity 1 (indexer/shared/sinkhorn.ts), when the scheme passes per-item distances to the
  *   last-level codes; without distances (schemes with no geometry) the free values are taken in
  *   ascending order. LC-Rec/LETTER re-run Sinkhorn over all items of the level; moving only the
  *   colliding ones keeps every non-colliding code as the scheme chose it. A prefix with more items
@@ -20,9 +20,9 @@
 import { CodeTable } from '../../src/core/codes.js';
 import { SemidError } from '../../src/core/errors.js';
 import type { Item } from '../../src/core/types.js';
-import { sinkhornAssign } from '../quant/sinkhorn.js';
-import type { CollisionMode, Diagnostics } from '../types.js';
+import type { CollisionMode, Diagnostics } from './diagnostics.js';
 import { collisionStats, levelDiagnostics, prefixCoherence } from './diagnostics.js';
+import { sinkhornAssign } from './sinkhorn.js';
 
 /** What `finalizeCodes` needs besides the codes. */
 export interface FinalizeContext {

@@ -1,9 +1,43 @@
 /**
  * Index quality statistics shared by every scheme: per-level utilization and perplexity, collision
- * counts, and prefix coherence (do items sharing a first-level code share their top category?).
+ * counts, and prefix coherence (do items sharing a first-level code share their top category?); the
+ * types of diagnostics.json and of the collision modes.
  */
 import type { Item } from '../../src/core/types.js';
-import type { LevelDiagnostics } from '../types.js';
+
+/** How codes that several items share are made unique. */
+export type CollisionMode = 'dedup-level' | 'sinkhorn' | 'report';
+
+/** Per-level statistics of an index. */
+export interface LevelDiagnostics {
+  size: number;
+  used: number;
+  /** used / size */
+  utilization: number;
+  /** exp(entropy) of the value distribution at this level. */
+  perplexity: number;
+}
+
+/** diagnostics.json of an index artifact. */
+export interface Diagnostics {
+  items: number;
+  levels: LevelDiagnostics[];
+  /** Share of items whose code before collision handling is shared with another item. */
+  collisionRateBefore: number;
+  /** Items sharing a code after handling: always 0 in a built index. */
+  collisionsAfter: number;
+  maxItemsPerCode: number;
+  /** Share of items that needed a non-zero dedup value (dedup-level mode). */
+  dedupShare: number;
+  /** Mean squared reconstruction error for RQ schemes. */
+  reconstructionError?: number;
+  /** How often items sharing a first-level code share their top category. */
+  prefixCoherence?: number;
+  buildSeconds: number;
+  /** Degenerate levels found at build time, each naming the level and the option to change. */
+  warnings?: string[];
+  [extra: string]: unknown;
+}
 
 /** The category that prefix coherence compares: the second path entry (the first is usually a root such as "Beauty"), else the first. */
 export function topCategory(item: Item): string | undefined {

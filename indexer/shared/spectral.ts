@@ -12,8 +12,8 @@
  * non-trivial eigenvector, so the recursion always terminates.
  */
 import type { Rng } from '../../src/core/rng.js';
-import { kmeans } from '../quant/kmeans.js';
 import { subgraph } from './graph.js';
+import { kmeans } from './kmeans.js';
 import { type Csr, topEigenvectors } from './linalg.js';
 
 /** Options of the recursive clustering. */

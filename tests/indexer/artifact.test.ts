@@ -74,7 +74,7 @@ describe('index artifact', () => {
   it('keeps the old artifact when a build fails half-way', async () => {
     const out = await good('interrupted');
     const before = readFileSync(join(out, 'codes.json'), 'utf8');
-    const failing: IndexingScheme<object> = {
+    const failing: IndexingScheme<any> = {
       ...random,
       name: 'random',
       resolve: () => ({ levels: 2, size: 256, collisions: 'dedup-level' }),
@@ -110,7 +110,7 @@ describe('index artifact', () => {
   });
 
   it('refuses a fit that does not cover the catalogue', async () => {
-    const partial: IndexingScheme<object> = {
+    const partial: IndexingScheme<any> = {
       ...random,
       resolve: () => ({}),
       async fit(input) {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { getScheme } from '../../indexer/registry.js';
 import { finalizeCodes } from '../../indexer/shared/collisions.js';
-import { resolveConfig } from '../../indexer/shared/config.js';
 import { levelDiagnostics, prefixCoherence } from '../../indexer/shared/diagnostics.js';
+import { resolveConfig } from '../../src/core/config.js';
 import type { Item } from '../../src/core/types.js';
 
 const items = (n: number): Item[] => Array.from({ length: n }, (_, i) => ({ id: `i${i}` }));
@@ -149,8 +149,11 @@ describe('config resolution', () => {
   it('fills documented defaults and runs cross-field checks', () => {
     expect(getScheme('random').resolve(undefined)).toEqual({ levels: 2, size: 256, collisions: 'dedup-level' });
     expect(() =>
-      resolveConfig('x', { a: 1, b: 2 }, { a: { kind: 'int', doc: '' }, b: { kind: 'int', doc: '' } }, { a: 3 }, (c) =>
-        c.a > c.b ? ['a must not exceed b'] : [],
+      resolveConfig(
+        'x',
+        { a: { kind: 'int', default: 1, doc: '' }, b: { kind: 'int', default: 2, doc: '' } },
+        { a: 3 },
+        { rules: [{ check: (c: { a: number; b: number }) => (c.a > c.b ? ['a must not exceed b'] : []) }] },
       ),
     ).toThrow(/a must not exceed b/);
   });

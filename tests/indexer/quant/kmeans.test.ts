@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { balancedKmeans, kmeans, nearest, sqDistances } from '../../../indexer/quant/kmeans.js';
 import { fitResidualKmeans, ResidualQuantizer } from '../../../indexer/quant/residual.js';
-import { roundPlan, sinkhornAssign, sinkhornPlan } from '../../../indexer/quant/sinkhorn.js';
+import { balancedKmeans, kmeans, nearest, sqDistances } from '../../../indexer/shared/kmeans.js';
+import { roundPlan, sinkhornAssign, sinkhornPlan } from '../../../indexer/shared/sinkhorn.js';
 import { createRng } from '../../../src/core/rng.js';
 
 /** n points around `centers` (each [d]) with uniform noise of half-width `spread`. */
