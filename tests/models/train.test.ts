@@ -1,11 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decoderBatch } from '../../models/batch.js';
 import { resolveModelConfig } from '../../models/config.js';
 import { computeGrads } from '../../models/grad.js';
-import { loadModel, readModelManifest } from '../../models/io.js';
+import { BUNDLED_INDEX, loadModel, readModelManifest } from '../../models/io.js';
 import { DataParallel } from '../../models/parallel.js';
 import { plannedEpochs, trainModel, userWindows } from '../../models/train.js';
 import { CodeTransformer } from '../../models/transformer.js';
@@ -169,8 +169,11 @@ describe('trainModel', () => {
     r.model.dispose();
   });
 
-  it('saves an artifact whose loaded model gives exactly the same logits', async () => {
+  it('saves an artifact whose loaded model gives exactly the same logits, with its index copied inside', async () => {
     const out = join(dir, 'm1');
+    const idx = join(dir, 'idx');
+    await mkdir(idx, { recursive: true });
+    await writeFile(join(idx, 'codes.json'), '{"marker":true}\n');
     const split = tinySplit(ruleSequences(8, 8));
     const r = await trainModel({
       table,
@@ -178,11 +181,12 @@ describe('trainModel', () => {
       config: tinyConfig({ epochs: 1 }),
       workers: 0,
       out,
-      indexDir: 'idx',
+      indexDir: idx,
     });
     const m = await readModelManifest(out);
     expect(m.kind).toBe('model');
-    expect(m.index).toBe('idx');
+    expect(m.index).toBe(BUNDLED_INDEX);
+    expect(await readFile(join(out, BUNDLED_INDEX, 'codes.json'), 'utf8')).toBe('{"marker":true}\n');
     expect(m.levelSizes).toEqual([3, 4]);
     const loaded = await loadModel(out);
     const batch = decoderBatch(r.model.layout, [codesOf(table, ['i1', 'i2', 'i3'])]);
