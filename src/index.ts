@@ -11,6 +11,7 @@ export { type CompareConfig, type CompareOptions, compare } from './api/compare.
 export { type LoadDatasetOptions, loadDataset } from './api/data.js';
 export { type EvalResult, type EvaluateOptions, evaluate } from './api/evaluate.js';
 export { type BuildIndexOptions, buildIndex, Index, loadIndex, type SchemeConfigs, saveIndex } from './api/indexes.js';
+export { type SemidPluginOptions, semidPlugin } from './api/plugin.js';
 export {
   type AssignedBy,
   type NewItem,

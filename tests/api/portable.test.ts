@@ -7,12 +7,13 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
+import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../server/app.js';
 import { BundleRegistry } from '../../server/registry.js';
 import { bundleLoader } from '../../src/api/bundle.js';
 import { loadSplit } from '../../src/core/data/index.js';
-import { Recommender } from '../../src/index.js';
+import { Recommender, semidPlugin } from '../../src/index.js';
 import { cli } from '../helpers/cli.js';
 
 const DATA = 'synthetic:items=40,users=60,minLength=4,maxLength=8';
@@ -109,6 +110,22 @@ describe('a bundle moved to another directory', () => {
     } finally {
       await app.close();
       await registry.close();
+    }
+
+    // a user's own fastify app mounting semid under a prefix through the public plugin
+    const own = Fastify();
+    own.get('/hello', async () => ({ hello: 'world' }));
+    await own.register(semidPlugin, { bundles: ['../b/moved'], runtime: 'tfjs', prefix: '/rec' });
+    try {
+      const res = await own.inject({ method: 'POST', url: '/rec/v1/recommend', payload: { history: [first], k: 5 } });
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.json().items).toHaveLength(5);
+      expect((await own.inject({ method: 'GET', url: '/hello' })).json()).toEqual({ hello: 'world' });
+      expect(
+        (await own.inject({ method: 'POST', url: '/v1/recommend', payload: { history: [first] } })).statusCode,
+      ).toBe(404);
+    } finally {
+      await own.close();
     }
     expect(existsSync(join(root, 'b', 'moved', 'index', 'codes.json'))).toBe(true);
   }, 300_000);
