@@ -52,12 +52,14 @@ export async function openModel(
 
 /**
  * An onnxruntime copy of an in-memory model's current weights (exported to a temporary directory), for
- * fast validation decoding; `close` frees it and removes the directory.
+ * fast validation decoding; `load` opens another session on the same export (e.g. with another dense
+ * score weight, which the caller disposes); `close` frees the first and removes the directory.
  */
-export async function onnxReplica(
-  model: CodeTransformer,
-  opts: { scoreWeight?: number } = {},
-): Promise<{ model: GenerativeModel; close: () => Promise<void> }> {
+export async function onnxReplica(model: CodeTransformer): Promise<{
+  model: GenerativeModel;
+  load: (opts: { scoreWeight?: number }) => Promise<GenerativeModel>;
+  close: () => Promise<void>;
+}> {
   const { exportWeights } = await import('../../models/onnx/export.js');
   const { OnnxModel } = await import('../../models/onnx/runtime.js');
   const dir = await mkdtemp(join(tmpdir(), 'semid-valid-onnx-'));
@@ -66,9 +68,10 @@ export async function onnxReplica(
       { config: model.config, levelSizes: model.layout.levelSizes, values: model.values() },
       join(dir, 'onnx'),
     );
-    const m = await OnnxModel.load(dir, opts);
+    const m = await OnnxModel.load(dir);
     return {
       model: m,
+      load: (opts) => OnnxModel.load(dir, opts),
       close: async () => {
         m.dispose();
         await rm(dir, { recursive: true, force: true });
@@ -83,7 +86,8 @@ export async function onnxReplica(
 /**
  * The `selectFusion` hook of training: scores the model on `score` (validation NDCG@10) at every weight
  * of FUSION_GRID (0 = the code head alone) and keeps the best (the smaller weight on a tie).
- * `runtime` onnx scores an onnxruntime copy per weight; tfjs sets the weight on the model itself.
+ * `runtime` onnx exports the weights once and opens one onnxruntime session per weight; tfjs sets the
+ * weight on the model itself.
  */
 export function fusionSelector(
   runtime: Runtime,
@@ -92,18 +96,23 @@ export function fusionSelector(
   return async (model) => {
     const { FUSION_GRID } = await import('../../models/presets.js');
     const scores: FusionChoice['scores'] = [];
-    for (const weight of FUSION_GRID) {
-      if (runtime === 'onnx') {
-        const copy = await onnxReplica(model, { scoreWeight: weight });
-        try {
-          scores.push({ weight, score: await score(copy.model) });
-        } finally {
-          await copy.close();
+    const copy = runtime === 'onnx' ? await onnxReplica(model) : undefined;
+    try {
+      for (const weight of FUSION_GRID) {
+        if (copy) {
+          const m = await copy.load({ scoreWeight: weight });
+          try {
+            scores.push({ weight, score: await score(m) });
+          } finally {
+            m.dispose();
+          }
+        } else {
+          model.setDenseFusion(weight);
+          scores.push({ weight, score: await score(model) });
         }
-      } else {
-        model.setDenseFusion(weight);
-        scores.push({ weight, score: await score(model) });
       }
+    } finally {
+      await copy?.close();
     }
     let best = scores[0] as FusionChoice['scores'][number];
     for (const s of scores) if (s.score > best.score) best = s;
